@@ -1,0 +1,88 @@
+package dispatch_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/dispatch"
+	"github.com/heraldmsg/herald/stores/memstore"
+	"github.com/heraldmsg/herald/vendors/fake"
+)
+
+// benchManager is a light send hook, like the shipped ones on their fast
+// path: read the route, maybe fill a field.
+type benchManager struct {
+	name string
+	fill func(ev *herald.MessageSendEvent)
+}
+
+func (m *benchManager) Metadata() herald.ManagerMetadata {
+	return herald.ManagerMetadata{Name: m.name}
+}
+
+func (m *benchManager) OnMessageSend(ctx context.Context, ev *herald.MessageSendEvent) error {
+	m.fill(ev)
+	return nil
+}
+
+func benchDispatcher(b *testing.B) *dispatch.Dispatcher {
+	b.Helper()
+	pool := []string{"+14155550100", "+14155550101", "+14155550102"}
+	var next atomic.Uint64
+	managers := []herald.ServiceManager{
+		&benchManager{name: "quiet-hours", fill: func(ev *herald.MessageSendEvent) {}},
+		&benchManager{name: "sticky", fill: func(ev *herald.MessageSendEvent) {}},
+		&benchManager{name: "picker", fill: func(ev *herald.MessageSendEvent) {
+			if ev.Route.From == "" {
+				ev.Route.From = pool[next.Add(1)%uint64(len(pool))]
+			}
+		}},
+	}
+	d, err := dispatch.New(dispatch.Config{
+		Store:           memstore.New(),
+		Vendors:         []herald.Vendor{fake.New(fake.Options{Quiet: true})},
+		Managers:        managers,
+		EnabledManagers: []string{"quiet-hours", "sticky", "picker"},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// BenchmarkSend measures the whole pipeline: validation and E.164
+// normalisation, idempotent create, opt-out check, three send hooks, the
+// sending CAS, the fake vendor's Send and the sent CAS, on memstore.
+func BenchmarkSend(b *testing.B) {
+	ctx := context.Background()
+	b.Run("sequential", func(b *testing.B) {
+		d := benchDispatcher(b)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			_, err := d.Send(ctx, &herald.Message{OrgID: "org1", Channel: herald.ChannelSMS,
+				To: "+14155552671", Body: "Hello from herald " + strconv.Itoa(i)})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		d := benchDispatcher(b)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_, err := d.Send(ctx, &herald.Message{OrgID: "org1", Channel: herald.ChannelSMS,
+					To: "+14155552671", Body: "Hello from herald"})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

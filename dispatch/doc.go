@@ -1,0 +1,54 @@
+// Package dispatch is herald's Dispatcher: it takes messages from the host,
+// runs the organization's service managers in order, sends through vendors,
+// records every status change in the Store, takes vendor webhooks, and never
+// sends a message twice.
+//
+// Build one with New and a Config; only Vendors is required:
+//
+//	d, err := dispatch.New(dispatch.Config{
+//		Vendors:         []herald.Vendor{fake.New(fake.Options{})},
+//		Managers:        []herald.ServiceManager{example.New()},
+//		EnabledManagers: []string{"example"},
+//	})
+//
+// Then:
+//
+//   - Send sends one message and returns its outcome; SendBatch many, with
+//     bounded concurrency and one result each.
+//   - Enqueue stores a message for Run, the worker loop that sends queued
+//     and scheduled messages and retries temporary failures with
+//     exponential backoff, jitter and the vendor's Retry-After. Run shuts
+//     down gracefully and loses nothing: work lives in the Store.
+//   - HandleReport and HandleInbound take what vendors report: reports are
+//     deduplicated and applied forward only; inbound STOP-style keywords
+//     opt the sender out, START lifts it, and replies are routed to the
+//     contact's owner through Config.OnInbound.
+//   - Webhooks returns an http.Handler that mounts every vendor's
+//     callbacks, verified by the vendor, size-capped, per organization.
+//   - OptOut and UndoOptOut record and lift opt-outs by hand.
+//   - CreateCampaign, LoadContacts, StartCampaign, ArchiveCampaign and
+//     UnarchiveCampaign run the campaign lifecycle with its hooks; the
+//     dispatcher itself refuses to start a campaign a manager reports not
+//     fully configured, or to unarchive one a manager reports not
+//     unarchivable.
+//   - CampaignData, UpdateCampaign, OrganizationData, UpdateOrganization,
+//     UpdateVendorConfig, VendorFullyConfigured and BuyNumbers reach the
+//     managers' and vendors' configuration hooks.
+//
+// # Which managers run
+//
+// One resolver answers "which managers, in which order" for every path
+// (sends, retries, reports, opt-outs, campaigns): the organization's
+// SERVICE_MANAGERS feature when set, which replaces Config.EnabledManagers,
+// else Config.EnabledManagers. A list naming an unregistered manager, or
+// breaking a manager's RunsBefore/RunsAfter, is a configuration error
+// (herald.ErrConfig), never skipped silently.
+//
+// # Errors
+//
+// Bad input returns an error wrapping herald.ErrInvalidInput and stores
+// nothing. Vendor failures are acted on by class (herald.ErrorClass):
+// temporary and rate-limited failures are retried, opted-out records an
+// opt-out, gone removes the device, maybe-delivered ends the message unknown
+// unless the vendor deduplicates sends, the rest fail the message.
+package dispatch

@@ -1,0 +1,463 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/contacts"
+)
+
+// Result is what happened to one message in one call.
+type Result struct {
+	// Message is the message as stored after this call.
+	Message *herald.Message
+	// Created is false when a message with the same idempotency key existed:
+	// that message is returned and nothing was sent again.
+	Created bool
+	// Attempted is true when this call handed the message to a vendor.
+	Attempted bool
+	// NextAttempt is when a retry is due, when one was scheduled.
+	NextAttempt time.Time
+}
+
+// Send sends one message now (or stores it for later when SendAt is in the
+// future) and returns what happened. It runs the pipeline in order:
+//
+//  1. validate and normalise the address: bad input returns an error
+//     wrapping herald.ErrInvalidInput and nothing is stored;
+//  2. create the message in the store, idempotently: when the idempotency
+//     key exists the stored message is returned and not sent again;
+//  3. check opt-outs: an opted-out address ends blocked;
+//  4. resolve organization, campaign, contact and the enabled managers, and
+//     run the send hooks in order;
+//  5. choose the vendor: the route's, else the organization's default for
+//     the channel, else the dispatcher's;
+//  6. move the message to sending, wait for the rate limits, call the
+//     vendor with SendTimeout;
+//  7. act on the outcome by error class and record the status.
+//
+// Send makes at most one vendor call. The error is nil when the message was
+// accepted by the vendor, scheduled by SendAt, or already existed;
+// otherwise it says why (wrapping herald.ErrBlocked, the vendor's
+// *herald.VendorError, ...) and the Result, when non-nil, holds the stored
+// message. A retryable failure leaves the message scheduled for a retry that
+// Run performs (Result.NextAttempt).
+func (d *Dispatcher) Send(ctx context.Context, m *herald.Message) (*Result, error) {
+	msg, org, err := d.prepare(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	now := d.clock.Now()
+	if msg.Status == herald.StatusQueued {
+		msg.LeaseOwner, msg.LeaseUntil = d.cfg.WorkerID, now.Add(d.cfg.LeaseDuration)
+	}
+	stored, created, err := d.store.CreateMessage(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: storing message: %w", err)
+	}
+	if !created || stored.Status != herald.StatusQueued {
+		return &Result{Message: stored, Created: created}, nil
+	}
+	res, err := d.process(ctx, stored, org)
+	res.Created = true
+	return res, err
+}
+
+// BatchResult is the outcome of one message of a SendBatch.
+type BatchResult struct {
+	*Result
+	Err error
+}
+
+// SendBatch sends messages with at most Config.Concurrency in flight and
+// returns one result per message, in input order. It returns early only
+// when ctx ends; messages not started then carry ctx's error.
+func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []BatchResult {
+	out := make([]BatchResult, len(msgs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(d.cfg.Concurrency)
+	for i, m := range msgs {
+		if gctx.Err() != nil {
+			out[i].Err = gctx.Err()
+			continue
+		}
+		g.Go(func() error {
+			out[i].Result, out[i].Err = d.Send(ctx, m)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+// prepare validates m and returns the copy to store: normalised address,
+// ID, idempotency key, status and timestamps filled.
+func (d *Dispatcher) prepare(ctx context.Context, m *herald.Message) (*herald.Message, *herald.Organization, error) {
+	if m == nil {
+		return nil, nil, fmt.Errorf("%w: message is nil", herald.ErrInvalidInput)
+	}
+	if m.OrgID == "" {
+		return nil, nil, fmt.Errorf("%w: message has no OrgID", herald.ErrInvalidInput)
+	}
+	if !m.Channel.Valid() {
+		return nil, nil, fmt.Errorf("%w: unknown channel %q", herald.ErrInvalidInput, m.Channel)
+	}
+	if !m.Urgency.Valid() {
+		return nil, nil, fmt.Errorf("%w: unknown urgency %q", herald.ErrInvalidInput, m.Urgency)
+	}
+	if m.TTL < 0 {
+		return nil, nil, fmt.Errorf("%w: negative TTL", herald.ErrInvalidInput)
+	}
+	if err := checkContent(m); err != nil {
+		return nil, nil, err
+	}
+	org, err := d.organization(ctx, m.OrgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, _, err := d.resolveVendor(org, m.Vendor, m.Channel); err != nil {
+		return nil, nil, err
+	}
+	to, err := contacts.NormalizeAddress(m.Channel, m.To, d.region(org))
+	if err != nil {
+		return nil, nil, fmt.Errorf("message To: %w", err)
+	}
+	msg := m.Clone()
+	msg.To = to
+	if msg.From != "" && m.Channel.IsPhone() {
+		if msg.From, err = contacts.NormalizeAddress(m.Channel, m.From, d.region(org)); err != nil {
+			return nil, nil, fmt.Errorf("message From: %w", err)
+		}
+	}
+	if msg.ID == "" {
+		msg.ID = d.newID()
+	}
+	if msg.IdempotencyKey == "" {
+		msg.IdempotencyKey = msg.ID
+	}
+	now := d.clock.Now()
+	msg.Status = herald.StatusQueued
+	if msg.SendAt.After(now) {
+		msg.Status = herald.StatusScheduled
+	}
+	msg.VendorMessageID, msg.ErrorCode, msg.Reason, msg.Attempts = "", "", "", 0
+	msg.LeaseOwner, msg.LeaseUntil, msg.SentAt = "", time.Time{}, time.Time{}
+	msg.CreatedAt, msg.UpdatedAt = now, now
+	return msg, org, nil
+}
+
+func checkContent(m *herald.Message) error {
+	switch {
+	case m.Channel == herald.ChannelEmail:
+		if strings.TrimSpace(m.Subject) == "" {
+			return fmt.Errorf("%w: email has no subject", herald.ErrInvalidInput)
+		}
+		if strings.TrimSpace(m.Body) == "" && strings.TrimSpace(m.HTML) == "" {
+			return fmt.Errorf("%w: email has no body", herald.ErrInvalidInput)
+		}
+	case m.Channel.IsPush():
+		if strings.TrimSpace(m.Body) == "" && strings.TrimSpace(m.Subject) == "" && len(m.Data) == 0 {
+			return fmt.Errorf("%w: push message has no body, title or data", herald.ErrInvalidInput)
+		}
+	default:
+		if strings.TrimSpace(m.Body) == "" && len(m.Media) == 0 {
+			return fmt.Errorf("%w: message body is empty", herald.ErrInvalidInput)
+		}
+	}
+	if !m.SendBefore.IsZero() && !m.SendAt.IsZero() && !m.SendBefore.After(m.SendAt) {
+		return fmt.Errorf("%w: SendBefore is not after SendAt", herald.ErrInvalidInput)
+	}
+	return nil
+}
+
+// process takes a stored message this worker holds the lease on through
+// steps 3 to 7 of the pipeline.
+func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *herald.Organization) (*Result, error) {
+	res := &Result{Message: msg}
+	var err error
+	if org == nil {
+		if org, err = d.organization(ctx, msg.OrgID); err != nil {
+			return res, err
+		}
+	}
+	now := d.clock.Now()
+	if !msg.SendBefore.IsZero() && !now.Before(msg.SendBefore) {
+		return d.finish(ctx, res, herald.StatusCanceled, "", "send window closed before the message could be sent", herald.SourceDispatcher)
+	}
+
+	// 3. opt-outs.
+	if o, err := d.store.FindOptOut(ctx, msg.OrgID, msg.Channel, msg.To); err == nil {
+		reason := "recipient opted out"
+		if o.Reason != "" {
+			reason += " (" + o.Reason + ")"
+		}
+		res, _ := d.finish(ctx, res, herald.StatusBlocked, "", reason, herald.SourceDispatcher)
+		return res, fmt.Errorf("%w: %s", herald.ErrBlocked, reason)
+	} else if !errors.Is(err, herald.ErrNotFound) {
+		return d.release(ctx, res, fmt.Errorf("dispatch: checking opt-outs: %w", err))
+	}
+
+	// 4. context and send hooks.
+	var campaign *herald.Campaign
+	if msg.CampaignID != "" {
+		if campaign, err = d.store.GetCampaign(ctx, msg.OrgID, msg.CampaignID); err != nil {
+			return d.release(ctx, res, fmt.Errorf("dispatch: loading campaign %s: %w", msg.CampaignID, err))
+		}
+		if campaign.State == herald.CampaignArchived {
+			res, _ := d.finish(ctx, res, herald.StatusBlocked, "", "campaign is archived", herald.SourceDispatcher)
+			return res, fmt.Errorf("%w: campaign %s is archived", herald.ErrBlocked, campaign.ID)
+		}
+	}
+	var contact *herald.Contact
+	if msg.ContactID != "" {
+		contact, err = d.store.GetContact(ctx, msg.OrgID, msg.ContactID)
+		if err != nil && !errors.Is(err, herald.ErrNotFound) {
+			return d.release(ctx, res, fmt.Errorf("dispatch: loading contact: %w", err))
+		}
+	}
+	managers, err := d.managersFor(org)
+	if err != nil {
+		res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceDispatcher)
+		return res, err
+	}
+	route := &herald.Route{Vendor: msg.Vendor, From: msg.From, MessagingServiceID: msg.MessagingServiceID}
+	if len(managers.send) > 0 {
+		vendor, _, _ := d.resolveVendor(org, route.Vendor, msg.Channel)
+		ev := &herald.MessageSendEvent{Message: msg, Contact: contact, Organization: org, Campaign: campaign, Route: route, Attempt: msg.Attempts + 1}
+		err := runChain(managers.send, "OnMessageSend", func(m *manager) error {
+			ev.Env = d.env(m, msg.OrgID, vendor)
+			return m.send.OnMessageSend(ctx, ev)
+		})
+		if err != nil {
+			if errors.Is(err, herald.ErrBlocked) {
+				res, _ := d.finish(ctx, res, herald.StatusBlocked, "", err.Error(), herald.SourceManager)
+				return res, err
+			}
+			res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceManager)
+			return res, err
+		}
+	}
+
+	// 5. the vendor.
+	vendor, vendorName, err := d.resolveVendor(org, route.Vendor, msg.Channel)
+	if err != nil {
+		res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceDispatcher)
+		return res, err
+	}
+
+	// 6. rate limits, sending, the call.
+	if err := d.waitRate(ctx, vendorName, route.From); err != nil {
+		return d.release(ctx, res, fmt.Errorf("dispatch: waiting for rate limit: %w", err))
+	}
+	attempts := msg.Attempts + 1
+	now = d.clock.Now()
+	expect := []herald.Status{herald.StatusQueued, herald.StatusScheduled}
+	if msg.Status == herald.StatusSending {
+		expect = []herald.Status{herald.StatusSending} // a recovered send
+	}
+	sending, err := d.store.UpdateMessage(ctx, &herald.MessageUpdate{
+		OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusSending,
+		ExpectStatus: expect, ExpectLeaseOwner: d.cfg.WorkerID,
+		Event:  herald.StatusEvent{At: now, Source: herald.SourceDispatcher, Reason: "attempt " + itoa(attempts)},
+		Vendor: &vendorName, From: &route.From, MessagingServiceID: &route.MessagingServiceID,
+		Attempts: &attempts,
+		Lease:    &herald.Lease{Owner: d.cfg.WorkerID, Until: now.Add(d.cfg.LeaseDuration)},
+	})
+	if err != nil {
+		return res, fmt.Errorf("dispatch: moving message to sending: %w", err)
+	}
+	res.Message = sending
+	req := &herald.SendRequest{
+		Message: sending, Contact: contact, Organization: org, Campaign: campaign, Route: route,
+		StatusCallbackURL: d.callbackURL(msg.OrgID, vendorName),
+	}
+	if msg.Channel.IsPush() {
+		req.Device = deviceFor(contact, msg)
+	}
+	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+	sr, sendErr := vendor.Send(sctx, req)
+	cancel()
+	res.Attempted = true
+	if sendErr == nil && (sr == nil || sr.VendorMessageID == "") {
+		sendErr = &herald.VendorError{Vendor: vendorName, Class: herald.ClassMaybeDelivered, Message: "vendor returned no message ID"}
+	}
+
+	// 7. the outcome.
+	if sendErr == nil {
+		return d.recordSent(ctx, res, sr)
+	}
+	return d.recordFailure(ctx, res, vendor, contact, sendErr)
+}
+
+// recordSent records an accepted send, then applies reports that arrived
+// before it.
+func (d *Dispatcher) recordSent(ctx context.Context, res *Result, sr *herald.SendResult) (*Result, error) {
+	msg := res.Message
+	status := sr.Status
+	if status != herald.StatusDelivered {
+		status = herald.StatusSent
+	}
+	now := d.clock.Now()
+	u := &herald.MessageUpdate{
+		OrgID: msg.OrgID, ID: msg.ID, Status: status,
+		ExpectStatus: []herald.Status{herald.StatusSending}, ExpectLeaseOwner: d.cfg.WorkerID,
+		Event:           herald.StatusEvent{At: now, Source: herald.SourceVendor},
+		VendorMessageID: &sr.VendorMessageID, SentAt: &now, Lease: &herald.Lease{},
+	}
+	if sr.From != "" {
+		u.From = &sr.From
+	}
+	if sr.MessagingServiceID != "" {
+		u.MessagingServiceID = &sr.MessagingServiceID
+	}
+	updated, err := d.store.UpdateMessage(ctx, u)
+	if err != nil {
+		return res, fmt.Errorf("dispatch: recording sent message %s: %w", msg.ID, err)
+	}
+	res.Message = updated
+	pending, err := d.store.TakePendingReports(ctx, msg.OrgID, updated.Vendor, sr.VendorMessageID)
+	if err != nil {
+		d.logger.Warn("taking pending reports", "message", msg.ID, "err", err)
+		return res, nil
+	}
+	for _, r := range pending {
+		if err := d.applyReport(ctx, r, updated); err != nil && !onlyHookErrors(err) {
+			d.logger.Warn("applying pending report", "message", msg.ID, "err", err)
+		}
+	}
+	if len(pending) > 0 {
+		if m, err := d.store.GetMessage(ctx, msg.OrgID, msg.ID); err == nil {
+			res.Message = m
+		}
+	}
+	return res, nil
+}
+
+// recordFailure acts on a vendor error by its class.
+func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, vendor herald.Vendor, contact *herald.Contact, sendErr error) (*Result, error) {
+	msg := res.Message
+	class := herald.ClassOf(sendErr)
+	code := herald.CodeOf(sendErr)
+	md := d.vendorMeta[msg.Vendor]
+	retryable := class.Retryable() || (class == herald.ClassMaybeDelivered && md.IdempotentSend && ctx.Err() == nil)
+	if retryable && msg.Attempts < d.cfg.Retry.MaxAttempts {
+		delay := d.backoff(msg.Attempts, herald.RetryAfterOf(sendErr))
+		next := d.clock.Now().Add(delay)
+		updated, err := d.store.UpdateMessage(ctx, &herald.MessageUpdate{
+			OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusScheduled,
+			ExpectStatus: []herald.Status{herald.StatusSending}, ExpectLeaseOwner: d.cfg.WorkerID,
+			Event:     herald.StatusEvent{At: d.clock.Now(), Source: herald.SourceVendor, VendorCode: code, Reason: "retry after " + string(class) + " error: " + sendErr.Error()},
+			ErrorCode: &code, SendAt: &next, Lease: &herald.Lease{},
+		})
+		if err != nil {
+			return res, errors.Join(sendErr, fmt.Errorf("dispatch: scheduling retry: %w", err))
+		}
+		res.Message, res.NextAttempt = updated, next
+		d.scheduleRetry(updated, delay)
+		return res, sendErr
+	}
+	status := herald.StatusFailed
+	switch class {
+	case herald.ClassOptedOut:
+		status = herald.StatusBlocked
+		o := &herald.OptOut{OrgID: msg.OrgID, Address: msg.To, Channel: herald.OptOutScope(msg.Channel),
+			Reason: code, Source: "vendor", CampaignID: msg.CampaignID, ContactID: msg.ContactID, At: d.clock.Now()}
+		if err := d.recordOptOut(ctx, o, contact); err != nil && !onlyHookErrors(err) {
+			d.logger.Warn("recording vendor opt-out", "message", msg.ID, "err", err)
+		}
+	case herald.ClassGone:
+		if contact != nil {
+			if err := d.store.RemoveDevice(ctx, msg.OrgID, contact.ID, msg.To); err != nil && !errors.Is(err, herald.ErrNotFound) {
+				d.logger.Warn("removing gone device", "message", msg.ID, "err", err)
+			}
+		}
+	case herald.ClassMaybeDelivered:
+		status = herald.StatusUnknown
+	}
+	r, err := d.finish(ctx, res, status, code, sendErr.Error(), herald.SourceVendor)
+	if err != nil {
+		return r, errors.Join(sendErr, err)
+	}
+	return r, sendErr
+}
+
+// finish moves a message this worker holds to a final status.
+func (d *Dispatcher) finish(ctx context.Context, res *Result, status herald.Status, code, reason string, src herald.EventSource) (*Result, error) {
+	msg := res.Message
+	u := &herald.MessageUpdate{
+		OrgID: msg.OrgID, ID: msg.ID, Status: status,
+		ExpectStatus:     []herald.Status{herald.StatusQueued, herald.StatusScheduled, herald.StatusSending},
+		ExpectLeaseOwner: d.cfg.WorkerID,
+		Event:            herald.StatusEvent{At: d.clock.Now(), Source: src, VendorCode: code, Reason: reason},
+		Reason:           &reason, Lease: &herald.Lease{},
+	}
+	if code != "" {
+		u.ErrorCode = &code
+	}
+	updated, err := d.store.UpdateMessage(ctx, u)
+	if err != nil {
+		return res, fmt.Errorf("dispatch: recording %s for message %s: %w", status, msg.ID, err)
+	}
+	res.Message = updated
+	return res, nil
+}
+
+// release gives up the lease after an infrastructure error so that another
+// attempt can take the message at once.
+func (d *Dispatcher) release(ctx context.Context, res *Result, err error) (*Result, error) {
+	if rerr := d.store.ReleaseLease(context.WithoutCancel(ctx), res.Message.OrgID, res.Message.ID, d.cfg.WorkerID); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return res, err
+}
+
+// backoff is the wait before the attempt after attempt n.
+func (d *Dispatcher) backoff(n int, retryAfter time.Duration) time.Duration {
+	p := d.cfg.Retry
+	b := float64(p.InitialBackoff)
+	for i := 1; i < n; i++ {
+		b *= p.Multiplier
+		if b >= float64(p.MaxBackoff) {
+			break
+		}
+	}
+	if b > float64(p.MaxBackoff) {
+		b = float64(p.MaxBackoff)
+	}
+	if p.Jitter > 0 {
+		b *= 1 + p.Jitter*(2*rand.Float64()-1)
+	}
+	delay := time.Duration(b)
+	if retryAfter > delay {
+		delay = retryAfter
+	}
+	return delay
+}
+
+// deviceFor finds the contact's device for a push message, or describes
+// the address alone.
+func deviceFor(c *herald.Contact, m *herald.Message) *herald.Device {
+	if c != nil {
+		for i := range c.Devices {
+			if c.Devices[i].Token == m.To && c.Devices[i].Channel == m.Channel {
+				dev := c.Devices[i]
+				return &dev
+			}
+		}
+	}
+	return &herald.Device{Channel: m.Channel, Token: m.To}
+}
+
+func (d *Dispatcher) callbackURL(orgID, vendor string) string {
+	if d.cfg.PublicBaseURL == "" {
+		return ""
+	}
+	return strings.TrimRight(d.cfg.PublicBaseURL, "/") + "/" + orgID + "/" + vendor + "/status"
+}

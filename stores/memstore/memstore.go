@@ -1,0 +1,148 @@
+// Package memstore is herald's in-memory [herald.Store]: the embedded default
+// for one process, for development and for tests.
+//
+// Everything lives in maps guarded by one sync.RWMutex, with an index for
+// every lookup the interface offers (idempotency key per organization,
+// vendor message ID per organization and vendor, latest message per address,
+// contact addresses, opt-out scopes, numbers) and two heaps for due work, so
+// the dispatcher's hot path (create, claim, update) does no scanning. Values
+// are copied on the way in and on the way out with the root package's Clone
+// methods: a caller never shares memory with stored state.
+//
+// Nothing is persisted and nothing expires: a process that restarts starts
+// empty, and seen webhook events, messages and their events accumulate for
+// the life of the Store.
+//
+// Timestamps: wherever a record's CreatedAt, UpdatedAt, At or AllocatedAt is
+// zero on the way in, the store sets it to the clock's now ([WithClock]);
+// non-zero values are kept as given. On replacement (PutContact,
+// PutCampaign, UpdateCampaign, PutOrganization) the first CreatedAt is kept.
+//
+//	st := memstore.New()
+//	d, err := dispatch.New(dispatch.Config{Store: st, ...})
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/heraldmsg/herald"
+)
+
+var _ herald.Store = (*Store)(nil)
+
+// Store is an in-memory herald.Store. The zero value is not usable; call New.
+// A Store is safe for concurrent use.
+type Store struct {
+	clock herald.Clock
+
+	mu  sync.RWMutex
+	seq uint64 // insertion counter, breaks timestamp ties
+
+	// messages
+	msgs        map[string]*msgRec    // by message ID (unique in the store)
+	msgByKey    map[orgKey]*msgRec    // (org, idempotency key)
+	msgByVendor map[vendorKey]*msgRec // (org, vendor, vendor message ID)
+	latestTo    map[orgKey]*msgRec    // (org, To): most recently created
+	orgMsgs     map[string][]*msgRec  // org → messages in insertion order
+	pending     pendingHeap           // queued/scheduled, by SendAt, CreatedAt
+	sending     sendingHeap           // sending with a lease, by LeaseUntil
+	scratch     []*msgRec             // ClaimDue's reusable buffer
+
+	// contacts
+	contacts     map[string]map[string]*contactRec // org → ID → contact
+	campContacts map[orgKey]map[string]struct{}    // (org, campaign) → IDs
+	contactAddr  map[orgKey]map[string]struct{}    // (org, address) → IDs
+
+	optOuts   map[string]map[optKey]*herald.OptOut // org → scope → opt-out
+	campaigns map[orgKey]*herald.Campaign
+	orgs      map[string]*herald.Organization
+	numbers   map[string]map[numKey]*herald.OwnedNumber // org → numbers
+	state     map[herald.StateKey][]byte
+	seen      map[eventKey]struct{}
+	reports   map[vendorKey][]*herald.DeliveryReport
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock that supplies "now" for zero timestamps and for
+// claims whose ClaimParams.Now is zero. The default is herald.SystemClock.
+func WithClock(c herald.Clock) Option {
+	return func(s *Store) {
+		if c != nil {
+			s.clock = c
+		}
+	}
+}
+
+// New returns an empty Store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		clock:        herald.SystemClock{},
+		msgs:         make(map[string]*msgRec),
+		msgByKey:     make(map[orgKey]*msgRec),
+		msgByVendor:  make(map[vendorKey]*msgRec),
+		latestTo:     make(map[orgKey]*msgRec),
+		orgMsgs:      make(map[string][]*msgRec),
+		contacts:     make(map[string]map[string]*contactRec),
+		campContacts: make(map[orgKey]map[string]struct{}),
+		contactAddr:  make(map[orgKey]map[string]struct{}),
+		optOuts:      make(map[string]map[optKey]*herald.OptOut),
+		campaigns:    make(map[orgKey]*herald.Campaign),
+		orgs:         make(map[string]*herald.Organization),
+		numbers:      make(map[string]map[numKey]*herald.OwnedNumber),
+		state:        make(map[herald.StateKey][]byte),
+		seen:         make(map[eventKey]struct{}),
+		reports:      make(map[vendorKey][]*herald.DeliveryReport),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Map keys. Struct keys, so that no lookup builds a string.
+type (
+	orgKey    struct{ org, k string }
+	vendorKey struct {
+		org, vendor, id string
+	}
+	optKey struct {
+		scope   herald.Channel
+		address string
+	}
+	numKey   struct{ vendor, number string }
+	eventKey struct{ org, vendor, id string }
+)
+
+func (s *Store) nextSeq() uint64 {
+	s.seq++
+	return s.seq
+}
+
+// Error helpers. Messages never include addresses (phone numbers, emails):
+// errors end up in logs.
+
+func invalid(what string) error {
+	return fmt.Errorf("memstore: %s: %w", what, herald.ErrInvalidInput)
+}
+
+func notFound(kind, id string) error {
+	if id == "" {
+		return fmt.Errorf("memstore: %s: %w", kind, herald.ErrNotFound)
+	}
+	return fmt.Errorf("memstore: %s %q: %w", kind, id, herald.ErrNotFound)
+}
+
+var errNilContext = errors.New("memstore: nil context")
+
+// ctxErr reports a cancelled or expired context.
+func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return errNilContext
+	}
+	return ctx.Err()
+}

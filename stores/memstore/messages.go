@@ -1,0 +1,343 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/heraldmsg/herald"
+)
+
+// msgRec is a stored message with its history and its place in the work
+// heaps. The message is owned by the store and only changed under s.mu.
+type msgRec struct {
+	m       *herald.Message
+	seq     uint64
+	events  []herald.StatusEvent
+	pendIdx int // index in s.pending, -1 when absent
+	sendIdx int // index in s.sending, -1 when absent
+	evBuf   [4]herald.StatusEvent
+}
+
+func (s *Store) lookupMsg(orgID, id string) *msgRec {
+	r := s.msgs[id]
+	if r == nil || r.m.OrgID != orgID {
+		return nil
+	}
+	return r
+}
+
+// CreateMessage stores a copy of m; see herald.MessageStore.
+func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.Message, bool, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, false, err
+	}
+	switch {
+	case m == nil:
+		return nil, false, invalid("nil message")
+	case m.ID == "":
+		return nil, false, invalid("message without ID")
+	case m.OrgID == "":
+		return nil, false, invalid("message without OrgID")
+	case m.IdempotencyKey == "":
+		return nil, false, invalid("message without IdempotencyKey")
+	case m.Channel == "":
+		return nil, false, invalid("message without Channel")
+	case !m.Channel.Valid():
+		return nil, false, invalid("message with an invalid Channel")
+	case m.Status == "":
+		return nil, false, invalid("message without Status")
+	case !m.Status.Valid():
+		return nil, false, invalid("message with an invalid Status")
+	}
+	c := m.Clone()
+	if c.CreatedAt.IsZero() || c.UpdatedAt.IsZero() {
+		now := s.clock.Now()
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = now
+		}
+		if c.UpdatedAt.IsZero() {
+			c.UpdatedAt = now
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := orgKey{c.OrgID, c.IdempotencyKey}
+	if r := s.msgByKey[key]; r != nil {
+		return r.m.Clone(), false, nil
+	}
+	if _, ok := s.msgs[c.ID]; ok {
+		return nil, false, fmt.Errorf("memstore: message %q exists with another idempotency key: %w", c.ID, herald.ErrConflict)
+	}
+	r := &msgRec{m: c, seq: s.nextSeq(), pendIdx: -1, sendIdx: -1}
+	r.events = append(r.evBuf[:0], herald.StatusEvent{
+		MessageID: c.ID,
+		OrgID:     c.OrgID,
+		Status:    c.Status,
+		At:        c.CreatedAt,
+		Source:    herald.SourceDispatcher,
+		Applied:   true,
+	})
+	s.msgs[c.ID] = r
+	s.msgByKey[key] = r
+	if c.VendorMessageID != "" {
+		s.msgByVendor[vendorKey{c.OrgID, c.Vendor, c.VendorMessageID}] = r
+	}
+	toKey := orgKey{c.OrgID, c.To}
+	if cur := s.latestTo[toKey]; cur == nil || !c.CreatedAt.Before(cur.m.CreatedAt) {
+		s.latestTo[toKey] = r
+	}
+	s.orgMsgs[c.OrgID] = append(s.orgMsgs[c.OrgID], r)
+	s.reindexWork(r)
+	return c.Clone(), true, nil
+}
+
+// GetMessage returns a copy of the message.
+func (s *Store) GetMessage(ctx context.Context, orgID, id string) (*herald.Message, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.lookupMsg(orgID, id)
+	if r == nil {
+		return nil, notFound("message", id)
+	}
+	return r.m.Clone(), nil
+}
+
+// GetMessageByKey returns a copy of the message with the idempotency key.
+func (s *Store) GetMessageByKey(ctx context.Context, orgID, idempotencyKey string) (*herald.Message, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.msgByKey[orgKey{orgID, idempotencyKey}]
+	if r == nil {
+		return nil, notFound("message with idempotency key", idempotencyKey)
+	}
+	return r.m.Clone(), nil
+}
+
+// FindMessageByVendorID returns a copy of the message the vendor knows as
+// vendorMessageID in the organization.
+func (s *Store) FindMessageByVendorID(ctx context.Context, orgID, vendor, vendorMessageID string) (*herald.Message, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if vendorMessageID == "" {
+		return nil, notFound("message with vendor message ID", "")
+	}
+	r := s.msgByVendor[vendorKey{orgID, vendor, vendorMessageID}]
+	if r == nil {
+		return nil, notFound("message with vendor message ID", vendorMessageID)
+	}
+	return r.m.Clone(), nil
+}
+
+// LatestMessageTo returns a copy of the most recently created message to
+// the address (greatest CreatedAt; among equal ones, the last created).
+func (s *Store) LatestMessageTo(ctx context.Context, orgID, to string) (*herald.Message, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.latestTo[orgKey{orgID, to}]
+	if r == nil {
+		return nil, notFound("message to the address", "")
+	}
+	return r.m.Clone(), nil
+}
+
+// ListMessages returns copies of the organization's messages that match f,
+// oldest (CreatedAt, then creation order) first.
+func (s *Store) ListMessages(ctx context.Context, f herald.MessageFilter) ([]*herald.Message, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if f.OrgID == "" {
+		return nil, invalid("message filter without OrgID")
+	}
+	if f.Limit < 0 {
+		return nil, invalid("negative limit")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	all := s.orgMsgs[f.OrgID]
+	if !slices.IsSortedFunc(all, byCreated) {
+		all = slices.Clone(all)
+		slices.SortStableFunc(all, byCreated)
+	}
+	var out []*herald.Message
+	for _, r := range all {
+		m := r.m
+		if f.CampaignID != "" && m.CampaignID != f.CampaignID ||
+			f.ContactID != "" && m.ContactID != f.ContactID ||
+			len(f.Statuses) > 0 && !slices.Contains(f.Statuses, m.Status) {
+			continue
+		}
+		out = append(out, m.Clone())
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func byCreated(a, b *msgRec) int {
+	if c := a.m.CreatedAt.Compare(b.m.CreatedAt); c != 0 {
+		return c
+	}
+	return cmpSeq(a.seq, b.seq)
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// UpdateMessage applies one status change as a compare-and-set; see
+// herald.MessageUpdate for the rules.
+func (s *Store) UpdateMessage(ctx context.Context, u *herald.MessageUpdate) (*herald.Message, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	switch {
+	case u == nil:
+		return nil, invalid("nil update")
+	case u.OrgID == "" || u.ID == "":
+		return nil, invalid("update without OrgID or ID")
+	case !u.Status.Valid():
+		return nil, invalid("update without a valid Status")
+	}
+	ev := u.Event
+	if ev.At.IsZero() {
+		ev.At = s.clock.Now()
+	}
+	ev.MessageID = u.ID
+	ev.OrgID = u.OrgID
+	ev.Status = u.Status
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.lookupMsg(u.OrgID, u.ID)
+	if r == nil {
+		return nil, notFound("message", u.ID)
+	}
+	m := r.m
+	cur := m.Status
+	if len(u.ExpectStatus) > 0 && !slices.Contains(u.ExpectStatus, cur) {
+		return nil, fmt.Errorf("memstore: message %q is %s, not as expected: %w", u.ID, cur, herald.ErrConflict)
+	}
+	if u.ExpectLeaseOwner != "" && m.LeaseOwner != u.ExpectLeaseOwner {
+		return nil, fmt.Errorf("memstore: message %q is not leased to %q: %w", u.ID, u.ExpectLeaseOwner, herald.ErrConflict)
+	}
+	if !cur.CanMoveTo(u.Status) && !(u.Status == cur && slices.Contains(u.ExpectStatus, cur)) {
+		ev.Applied = false
+		r.events = append(r.events, ev)
+		return m.Clone(), fmt.Errorf("memstore: message %q cannot move from %s to %s: %w", u.ID, cur, u.Status, herald.ErrStaleStatus)
+	}
+
+	oldVendor, oldVMID := m.Vendor, m.VendorMessageID
+	m.Status = u.Status
+	m.UpdatedAt = ev.At
+	if u.Vendor != nil {
+		m.Vendor = *u.Vendor
+	}
+	if u.VendorMessageID != nil {
+		m.VendorMessageID = *u.VendorMessageID
+	}
+	if u.From != nil {
+		m.From = *u.From
+	}
+	if u.MessagingServiceID != nil {
+		m.MessagingServiceID = *u.MessagingServiceID
+	}
+	if u.ErrorCode != nil {
+		m.ErrorCode = *u.ErrorCode
+	}
+	if u.Reason != nil {
+		m.Reason = *u.Reason
+	}
+	if u.Attempts != nil {
+		m.Attempts = *u.Attempts
+	}
+	if u.SendAt != nil {
+		m.SendAt = *u.SendAt
+	}
+	if u.SentAt != nil {
+		m.SentAt = *u.SentAt
+	}
+	if u.Lease != nil {
+		m.LeaseOwner = u.Lease.Owner
+		m.LeaseUntil = u.Lease.Until
+	}
+	if m.Vendor != oldVendor || m.VendorMessageID != oldVMID {
+		if oldVMID != "" {
+			k := vendorKey{m.OrgID, oldVendor, oldVMID}
+			if s.msgByVendor[k] == r {
+				delete(s.msgByVendor, k)
+			}
+		}
+		if m.VendorMessageID != "" {
+			s.msgByVendor[vendorKey{m.OrgID, m.Vendor, m.VendorMessageID}] = r
+		}
+	}
+	ev.Applied = true
+	r.events = append(r.events, ev)
+	s.reindexWork(r)
+	return m.Clone(), nil
+}
+
+// AddMessageEvent appends ev to the history of the message it names
+// (ev.OrgID, ev.MessageID) without changing the message. A zero At is set to
+// now and an empty Status to the message's current status.
+func (s *Store) AddMessageEvent(ctx context.Context, ev herald.StatusEvent) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	if ev.At.IsZero() {
+		ev.At = s.clock.Now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.lookupMsg(ev.OrgID, ev.MessageID)
+	if r == nil {
+		return notFound("message", ev.MessageID)
+	}
+	if ev.Status == "" {
+		ev.Status = r.m.Status
+	}
+	r.events = append(r.events, ev)
+	return nil
+}
+
+// MessageEvents returns a copy of the message's history, oldest first.
+func (s *Store) MessageEvents(ctx context.Context, orgID, id string) ([]herald.StatusEvent, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.lookupMsg(orgID, id)
+	if r == nil {
+		return nil, notFound("message", id)
+	}
+	return slices.Clone(r.events), nil
+}
+
+// leaseLive reports whether m's lease still holds at now.
+func leaseLive(m *herald.Message, now time.Time) bool {
+	return m.LeaseUntil.After(now)
+}

@@ -1,0 +1,366 @@
+// Package vendortest is the conformance kit every herald vendor package runs
+// on itself, against the vendor's own fake API (an httptest server that
+// behaves like the real one), never against a mock of herald's interfaces:
+//
+//	func TestConformance(t *testing.T) {
+//		vendortest.Run(t, vendortest.Kit{
+//			New:            func(t *testing.T) herald.Vendor { return newClient(t, newFakeAPI(t)) },
+//			Request:        validRequest,
+//			FailingRequest: func(t *testing.T) *herald.SendRequest { return requestTheAPIRefuses(t) },
+//		})
+//	}
+//
+// Run checks, each as a subtest:
+//
+//   - Metadata: Name is a non-empty lower-case token, DisplayName is set,
+//     Channels is non-empty, each channel Valid, none twice, and Metadata
+//     answers the same every time.
+//   - Send/<channel>: for every channel in Metadata, a Send of the kit's
+//     request succeeds with a non-empty VendorMessageID and a Status of "",
+//     sent or delivered, and leaves the request's Message unchanged.
+//   - IdempotentSend (when Metadata says so): the same request sent twice
+//     gets the same VendorMessageID.
+//   - CanceledContext / ExpiredDeadline: Send with a context already
+//     canceled, or past its deadline, fails within Kit.Prompt (2 s) with
+//     context.Canceled or context.DeadlineExceeded in the error chain.
+//   - FailingRequest and Failures: the refused request's error holds a
+//     *herald.VendorError with a valid Class and Vendor equal to the
+//     vendor's Name (and, for Failures, the expected class, code and
+//     Retry-After).
+//   - DescribeError (when the vendor implements herald.ErrorDescriber): the
+//     description of a code, known or not, carries that code.
+//   - Concurrent: Kit.Concurrency (20) Sends at once, across the channels,
+//     all succeed with distinct VendorMessageIDs; run it under -race.
+//
+// Every error a Send returns must also have a valid class (its VendorError,
+// or herald.ClassOf's reading of it).
+//
+// # How the kit grows
+//
+// Each real vendor issue extends Kit with the fixtures its checks need,
+// optional so that existing callers keep passing:
+//
+//   - webhooks: a Webhook func building a correctly signed request (a
+//     delivery report, an inbound message) for the vendor's WebhookHandler.
+//     The kit then checks that ParseWebhook returns the events with the
+//     vendor's Name and the organization's ID, that a missing or forged
+//     signature is refused with herald.ErrUnauthorized and no events, a
+//     malformed body with herald.ErrInvalidInput, and that parsing twice
+//     gives the same EventIDs (the dispatcher deduplicates on them).
+//   - rate limits: a Failures entry whose fake API answers 429 with a
+//     Retry-After header, with WantRetryAfter set: the kit checks the class
+//     is rate-limited and RetryAfter is the header's value.
+//   - timeouts: a Stall request the fake API never answers; the kit checks
+//     that Send returns when its deadline passes, with class
+//     maybe-delivered.
+//   - capabilities: checks for ContactLookup, NumberInventory,
+//     MessagingServices and OrgConfigurer (secrets obscured, ObscuredSecret
+//     meaning unchanged) as vendors implementing them arrive.
+package vendortest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/heraldmsg/herald"
+)
+
+// Kit is what Run needs to exercise a vendor.
+type Kit struct {
+	// New returns a fresh vendor, talking to a fake API the test owns
+	// (stop it with t.Cleanup). Required. It is called once per subtest.
+	New func(t *testing.T) herald.Vendor
+	// Request returns a fresh request for channel ch (one of the vendor's
+	// channels) that the fake API accepts. Required. Run overwrites the
+	// message's ID and IdempotencyKey with unique values, and sets an
+	// empty Route.
+	Request func(t *testing.T, ch herald.Channel) *herald.SendRequest
+	// FailingRequest returns a request the fake API refuses; optional.
+	FailingRequest func(t *testing.T) *herald.SendRequest
+	// Failures lists refusals with the class each must map to; optional.
+	Failures []Failure
+	// Concurrency is how many Sends the Concurrent check runs at once;
+	// default 20.
+	Concurrency int
+	// Prompt is how soon Send must return when its context has ended;
+	// default 2 s.
+	Prompt time.Duration
+}
+
+// Failure is a request the vendor's fake API refuses, and what the
+// vendor's error must say about it.
+type Failure struct {
+	// Name names the subtest.
+	Name string
+	// Request returns the request. Required.
+	Request func(t *testing.T) *herald.SendRequest
+	// Class is the class the error must have. Required.
+	Class herald.ErrorClass
+	// Code, when set, is the VendorError's Code.
+	Code string
+	// WantRetryAfter requires a positive RetryAfter.
+	WantRetryAfter bool
+}
+
+// seq keeps message IDs unique across every check of a process.
+var seq atomic.Uint64
+
+// Run checks the vendor the kit builds. See the package documentation.
+func Run(t *testing.T, k Kit) {
+	t.Helper()
+	require.NotNil(t, k.New, "vendortest: Kit.New is required")
+	require.NotNil(t, k.Request, "vendortest: Kit.Request is required")
+	if k.Concurrency <= 0 {
+		k.Concurrency = 20
+	}
+	if k.Prompt <= 0 {
+		k.Prompt = 2 * time.Second
+	}
+
+	t.Run("Metadata", func(t *testing.T) { checkMetadata(t, k) })
+	t.Run("Send", func(t *testing.T) {
+		v := k.New(t)
+		for _, ch := range v.Metadata().Channels {
+			t.Run(string(ch), func(t *testing.T) { checkSend(t, k, ch) })
+		}
+	})
+	t.Run("IdempotentSend", func(t *testing.T) { checkIdempotent(t, k) })
+	t.Run("CanceledContext", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		checkEndedContext(t, k, ctx, context.Canceled)
+	})
+	t.Run("ExpiredDeadline", func(t *testing.T) {
+		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+		defer cancel()
+		checkEndedContext(t, k, ctx, context.DeadlineExceeded)
+	})
+	t.Run("FailingRequest", func(t *testing.T) {
+		if k.FailingRequest == nil {
+			t.Skip("no Kit.FailingRequest")
+		}
+		checkFailure(t, k, Failure{Request: k.FailingRequest})
+	})
+	for i, f := range k.Failures {
+		name := f.Name
+		if name == "" {
+			name = fmt.Sprintf("%d-%s", i, f.Class)
+		}
+		t.Run("Failure/"+name, func(t *testing.T) {
+			require.NotNil(t, f.Request, "Failure.Request is required")
+			require.True(t, f.Class.Valid(), "Failure.Class %q is not a class", f.Class)
+			checkFailure(t, k, f)
+		})
+	}
+	t.Run("DescribeError", func(t *testing.T) { checkDescribe(t, k) })
+	t.Run("Concurrent", func(t *testing.T) { checkConcurrent(t, k) })
+}
+
+// validName reports whether s is a lower-case token: a-z first, then a-z,
+// 0-9, '-' or '_'.
+func validName(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkMetadata(t *testing.T, k Kit) {
+	v := k.New(t)
+	md := v.Metadata()
+	assert.True(t, validName(md.Name), "Name %q must be a non-empty lower-case token", md.Name)
+	assert.NotEmpty(t, md.DisplayName, "DisplayName must be set")
+	require.NotEmpty(t, md.Channels, "Channels must not be empty")
+	seen := map[herald.Channel]bool{}
+	for _, ch := range md.Channels {
+		assert.True(t, ch.Valid(), "channel %q is not Valid", ch)
+		assert.False(t, seen[ch], "channel %q listed twice", ch)
+		seen[ch] = true
+	}
+	assert.Equal(t, md, v.Metadata(), "Metadata must answer the same every time")
+}
+
+// request builds a request for ch with a unique message ID and key.
+func request(t *testing.T, k Kit, ch herald.Channel) *herald.SendRequest {
+	t.Helper()
+	req := k.Request(t, ch)
+	require.NotNil(t, req, "Kit.Request returned nil")
+	require.NotNil(t, req.Message, "Kit.Request returned no Message")
+	uniquify(req)
+	return req
+}
+
+func uniquify(req *herald.SendRequest) {
+	if req.Message != nil {
+		id := fmt.Sprintf("vendortest-%d-%d", time.Now().UnixNano(), seq.Add(1))
+		req.Message.ID = id
+		req.Message.IdempotencyKey = id
+	}
+	if req.Route == nil {
+		req.Route = &herald.Route{}
+	}
+}
+
+func sendCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func checkSend(t *testing.T, k Kit, ch herald.Channel) {
+	v := k.New(t)
+	req := request(t, k, ch)
+	before := req.Message.Clone()
+	res, err := v.Send(sendCtx(t), req)
+	require.NoError(t, err, "Send on %s", ch)
+	require.NotNil(t, res, "Send returned neither a result nor an error")
+	assert.NotEmpty(t, res.VendorMessageID, "VendorMessageID is required")
+	assert.Contains(t, []herald.Status{"", herald.StatusSent, herald.StatusDelivered}, res.Status,
+		"SendResult.Status must be empty, sent or delivered")
+	assert.Equal(t, before, req.Message, "Send must not modify the request's Message")
+}
+
+func checkIdempotent(t *testing.T, k Kit) {
+	v := k.New(t)
+	md := v.Metadata()
+	if !md.IdempotentSend {
+		t.Skip("vendor does not deduplicate sends")
+	}
+	require.NotEmpty(t, md.Channels)
+	req := request(t, k, md.Channels[0])
+	first, err := v.Send(sendCtx(t), req)
+	require.NoError(t, err)
+	require.NotNil(t, first, "Send returned neither a result nor an error")
+	again, err := v.Send(sendCtx(t), req)
+	require.NoError(t, err, "a repeated send with one idempotency key must succeed")
+	require.NotNil(t, again, "Send returned neither a result nor an error")
+	assert.Equal(t, first.VendorMessageID, again.VendorMessageID,
+		"IdempotentSend: a repeated send must return the first VendorMessageID")
+}
+
+func checkEndedContext(t *testing.T, k Kit, ctx context.Context, want error) {
+	v := k.New(t)
+	md := v.Metadata()
+	require.NotEmpty(t, md.Channels)
+	req := request(t, k, md.Channels[0])
+	start := time.Now()
+	res, err := v.Send(ctx, req)
+	elapsed := time.Since(start)
+	require.Error(t, err, "Send with an ended context must fail (result %+v)", res)
+	assert.ErrorIs(t, err, want)
+	assert.Less(t, elapsed, k.Prompt, "Send must return promptly when its context has ended")
+	checkClassified(t, md.Name, err)
+}
+
+// checkClassified checks that a Send error says its class: a VendorError
+// in the chain must be valid and name the vendor.
+func checkClassified(t *testing.T, name string, err error) {
+	t.Helper()
+	var ve *herald.VendorError
+	if errors.As(err, &ve) {
+		assert.True(t, ve.Class.Valid(), "VendorError.Class %q is not a class", ve.Class)
+		assert.Equal(t, name, ve.Vendor, "VendorError.Vendor must be the vendor's Name")
+	}
+	assert.True(t, herald.ClassOf(err).Valid())
+}
+
+func checkFailure(t *testing.T, k Kit, f Failure) {
+	v := k.New(t)
+	name := v.Metadata().Name
+	req := f.Request(t)
+	require.NotNil(t, req, "failing request is nil")
+	require.NotNil(t, req.Message, "failing request has no Message")
+	uniquify(req)
+	res, err := v.Send(sendCtx(t), req)
+	require.Error(t, err, "the failing request was accepted (result %+v)", res)
+	var ve *herald.VendorError
+	require.ErrorAs(t, err, &ve, "a refused send must return a *herald.VendorError")
+	assert.True(t, ve.Class.Valid(), "VendorError.Class %q is not a class", ve.Class)
+	assert.Equal(t, name, ve.Vendor, "VendorError.Vendor must be the vendor's Name")
+	assert.Equal(t, ve.Class, herald.ClassOf(err))
+	if f.Class != "" {
+		assert.Equal(t, f.Class, ve.Class)
+		assert.ErrorIs(t, err, f.Class)
+	}
+	if f.Code != "" {
+		assert.Equal(t, f.Code, ve.Code)
+	}
+	if f.WantRetryAfter {
+		assert.Positive(t, ve.RetryAfter, "a rate-limited error must carry RetryAfter")
+	}
+}
+
+func checkDescribe(t *testing.T, k Kit) {
+	v := k.New(t)
+	d, ok := v.(herald.ErrorDescriber)
+	if !ok {
+		t.Skip("vendor does not implement herald.ErrorDescriber")
+	}
+	codes := []string{"vendortest-unknown-code"}
+	if k.FailingRequest != nil {
+		req := k.FailingRequest(t)
+		uniquify(req)
+		if _, err := v.Send(sendCtx(t), req); err != nil {
+			if c := herald.CodeOf(err); c != "" {
+				codes = append(codes, c)
+			}
+		}
+	}
+	for _, f := range k.Failures {
+		if f.Code != "" {
+			codes = append(codes, f.Code)
+		}
+	}
+	for _, c := range codes {
+		assert.Equal(t, c, d.DescribeError(c).Code, "DescribeError(%q).Code", c)
+	}
+}
+
+func checkConcurrent(t *testing.T, k Kit) {
+	v := k.New(t)
+	chans := v.Metadata().Channels
+	require.NotEmpty(t, chans)
+	reqs := make([]*herald.SendRequest, k.Concurrency)
+	for i := range reqs {
+		reqs[i] = request(t, k, chans[i%len(chans)])
+	}
+	ctx := sendCtx(t)
+	ids := make([]string, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Go(func() {
+			res, err := v.Send(ctx, req)
+			errs[i] = err
+			if res != nil {
+				ids[i] = res.VendorMessageID
+			}
+			_ = v.Metadata()
+		})
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for i := range reqs {
+		if assert.NoError(t, errs[i], "concurrent send %d", i) {
+			assert.NotEmpty(t, ids[i], "concurrent send %d: empty VendorMessageID", i)
+			if prev, dup := seen[ids[i]]; dup {
+				t.Errorf("sends %d and %d got the same VendorMessageID %q", prev, i, ids[i])
+			}
+			seen[ids[i]] = i
+		}
+	}
+}
