@@ -200,6 +200,7 @@ type HookError struct {
 	Err     error
 }
 
+// Error names the manager and the hook.
 func (e *HookError) Error() string {
 	return fmt.Sprintf("service manager %s: %s: %v", e.Manager, e.Hook, e.Err)
 }
