@@ -14,8 +14,9 @@ import (
 // Rules for every method: ctx comes first and is honoured; not-found is an
 // error wrapping ErrNotFound; records are scoped to an organization, and a
 // record of another organization is not found; values passed in and handed
-// out are never shared with stored state (stores copy); every method is safe
-// for concurrent use.
+// out are never shared with stored state (stores copy); timestamps passed in
+// are kept and only zero ones are set to now; a canceled ctx makes a method
+// fail without writing; every method is safe for concurrent use.
 type Store interface {
 	MessageStore
 	WorkStore
@@ -35,7 +36,8 @@ type MessageStore interface {
 	// stored copy with created true. When a message with the same (OrgID,
 	// IdempotencyKey) exists, it returns that one with created false and
 	// stores nothing; exactly one of any number of concurrent creates with
-	// one key is created. A different message with the same ID is
+	// one key is created. Message IDs are unique in the whole store: a
+	// different message with the same ID, in any organization, is
 	// ErrConflict. Zero CreatedAt/UpdatedAt are set to now. The initial
 	// StatusEvent (m.Status, SourceDispatcher, Applied) is appended.
 	CreateMessage(ctx context.Context, m *Message) (stored *Message, created bool, err error)
@@ -47,7 +49,8 @@ type MessageStore interface {
 	// LatestMessageTo returns the most recently created message to the
 	// address (Message.To), for routing replies.
 	LatestMessageTo(ctx context.Context, orgID, to string) (*Message, error)
-	// ListMessages returns the messages that match f, oldest first.
+	// ListMessages returns the messages that match f, oldest CreatedAt
+	// first.
 	ListMessages(ctx context.Context, f MessageFilter) ([]*Message, error)
 	// UpdateMessage changes a message's status, forward only, as one
 	// atomic compare-and-set; see MessageUpdate for the rules.
@@ -124,9 +127,11 @@ type Lease struct {
 // message at once.
 type WorkStore interface {
 	// ClaimDue leases up to p.Limit due messages to p.Owner until
-	// p.Now+p.LeaseFor and returns them, earliest SendAt (then CreatedAt)
-	// first. Concurrent callers never receive the same message while its
-	// lease lives.
+	// p.Now+p.LeaseFor and returns them, earliest SendAt (a zero SendAt
+	// first, then CreatedAt) first, across organizations. Concurrent callers
+	// never receive the same message while its lease lives. A sending
+	// message without a lease is never due: the dispatcher always leases a
+	// message before it moves it to sending.
 	ClaimDue(ctx context.Context, p ClaimParams) ([]*Message, error)
 	// ClaimMessage leases one message when it is claimable: pending or
 	// sending, and its lease is free, expired or already p.Owner's. A
@@ -272,6 +277,6 @@ type WebhookStore interface {
 	// SavePendingReport parks a report whose message is not found yet.
 	SavePendingReport(ctx context.Context, r *DeliveryReport) error
 	// TakePendingReports removes and returns the parked reports for one
-	// vendor message ID, oldest first.
+	// vendor message ID, oldest At first.
 	TakePendingReports(ctx context.Context, orgID, vendor, vendorMessageID string) ([]*DeliveryReport, error)
 }

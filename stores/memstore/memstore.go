@@ -4,7 +4,7 @@
 // Everything lives in maps guarded by one sync.RWMutex, with an index for
 // every lookup the interface offers (idempotency key per organization,
 // vendor message ID per organization and vendor, latest message per address,
-// contact addresses, opt-out scopes, numbers) and two heaps for due work, so
+// contact addresses, opt-out scopes, numbers) and two heaps of due work, so
 // the dispatcher's hot path (create, claim, update) does no scanning. Values
 // are copied on the way in and on the way out with the root package's Clone
 // methods: a caller never shares memory with stored state.
@@ -18,8 +18,9 @@
 // non-zero values are kept as given. On replacement (PutContact,
 // PutCampaign, UpdateCampaign, PutOrganization) the first CreatedAt is kept.
 //
-//	st := memstore.New()
-//	d, err := dispatch.New(dispatch.Config{Store: st, ...})
+// Hand memstore.New() to anything that takes a herald.Store (the
+// dispatcher's configuration, a test). memstore_test.go runs the
+// stores/storetest conformance suite on it.
 package memstore
 
 import (
@@ -47,8 +48,8 @@ type Store struct {
 	msgByVendor map[vendorKey]*msgRec // (org, vendor, vendor message ID)
 	latestTo    map[orgKey]*msgRec    // (org, To): most recently created
 	orgMsgs     map[string][]*msgRec  // org → messages in insertion order
-	pending     pendingHeap           // queued/scheduled, by SendAt, CreatedAt
-	sending     sendingHeap           // sending with a lease, by LeaseUntil
+	pending     pendingHeap           // unleased queued/scheduled, by SendAt
+	leased      leasedHeap            // leased pending/sending, by due time
 	scratch     []*msgRec             // ClaimDue's reusable buffer
 
 	// contacts

@@ -12,12 +12,12 @@ import (
 // msgRec is a stored message with its history and its place in the work
 // heaps. The message is owned by the store and only changed under s.mu.
 type msgRec struct {
-	m       *herald.Message
-	seq     uint64
-	events  []herald.StatusEvent
-	pendIdx int // index in s.pending, -1 when absent
-	sendIdx int // index in s.sending, -1 when absent
-	evBuf   [4]herald.StatusEvent
+	m        *herald.Message
+	seq      uint64
+	events   []herald.StatusEvent
+	pendIdx  int // index in s.pending, -1 when absent
+	leaseIdx int // index in s.leased, -1 when absent
+	evBuf    [4]herald.StatusEvent
 }
 
 func (s *Store) lookupMsg(orgID, id string) *msgRec {
@@ -71,7 +71,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 	if _, ok := s.msgs[c.ID]; ok {
 		return nil, false, fmt.Errorf("memstore: message %q exists with another idempotency key: %w", c.ID, herald.ErrConflict)
 	}
-	r := &msgRec{m: c, seq: s.nextSeq(), pendIdx: -1, sendIdx: -1}
+	r := &msgRec{m: c, seq: s.nextSeq(), pendIdx: -1, leaseIdx: -1}
 	r.events = append(r.evBuf[:0], herald.StatusEvent{
 		MessageID: c.ID,
 		OrgID:     c.OrgID,

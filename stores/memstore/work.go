@@ -11,23 +11,29 @@ import (
 )
 
 // Due work is kept in two indexed heaps so that ClaimDue looks only at
-// messages that can be due:
+// messages that are due:
 //
-//   - pending: every queued or scheduled message, earliest SendAt (then
-//     CreatedAt, then creation order) on top. Those with a live lease are
-//     skipped by ClaimDue and stay in the heap.
-//   - sending: every sending message that carries a lease, earliest
-//     LeaseUntil on top. One whose lease expired is due again.
+//   - pending: queued or scheduled messages without a lease, earliest SendAt
+//     (then CreatedAt, then creation order) on top. One is due once its
+//     SendAt is reached.
+//   - leased: queued, scheduled or sending messages that carry a lease,
+//     ordered by the time they become due: the lease's end for a sending
+//     message, the later of the lease's end and SendAt for a pending one.
+//     Messages whose lease is live stay out of ClaimDue's way.
 //
 // A sending message without a lease (LeaseUntil zero) is in neither heap:
 // nothing says its worker died, so ClaimDue leaves it alone; ClaimMessage
 // can still take it.
 
-// reindexWork puts r in the heaps its message belongs to, at the right
-// place, and takes it out of the others. Call it after any change of Status,
-// SendAt or lease.
+// reindexWork puts r in the heap its message belongs to, at the right place,
+// and takes it out of the other. Call it after any change of Status, SendAt
+// or lease.
 func (s *Store) reindexWork(r *msgRec) {
-	if r.m.Status.Pending() {
+	st := r.m.Status
+	leased := !r.m.LeaseUntil.IsZero()
+	inPending := st.Pending() && !leased
+	inLeased := leased && (st.Pending() || st == herald.StatusSending)
+	if inPending {
 		if r.pendIdx < 0 {
 			heap.Push(&s.pending, r)
 		} else {
@@ -36,14 +42,14 @@ func (s *Store) reindexWork(r *msgRec) {
 	} else if r.pendIdx >= 0 {
 		heap.Remove(&s.pending, r.pendIdx)
 	}
-	if r.m.Status == herald.StatusSending && !r.m.LeaseUntil.IsZero() {
-		if r.sendIdx < 0 {
-			heap.Push(&s.sending, r)
+	if inLeased {
+		if r.leaseIdx < 0 {
+			heap.Push(&s.leased, r)
 		} else {
-			heap.Fix(&s.sending, r.sendIdx)
+			heap.Fix(&s.leased, r.leaseIdx)
 		}
-	} else if r.sendIdx >= 0 {
-		heap.Remove(&s.sending, r.sendIdx)
+	} else if r.leaseIdx >= 0 {
+		heap.Remove(&s.leased, r.leaseIdx)
 	}
 }
 
@@ -53,6 +59,14 @@ func byDue(a, b *msgRec) int {
 		return c
 	}
 	return byCreated(a, b)
+}
+
+// dueAt is when a message in the leased heap becomes due.
+func (r *msgRec) dueAt() time.Time {
+	if r.m.Status.Pending() && r.m.SendAt.After(r.m.LeaseUntil) {
+		return r.m.SendAt
+	}
+	return r.m.LeaseUntil
 }
 
 type pendingHeap []*msgRec
@@ -78,31 +92,31 @@ func (h *pendingHeap) Pop() any {
 	return r
 }
 
-type sendingHeap []*msgRec
+type leasedHeap []*msgRec
 
-func (h sendingHeap) Len() int { return len(h) }
-func (h sendingHeap) Less(i, j int) bool {
-	if c := h[i].m.LeaseUntil.Compare(h[j].m.LeaseUntil); c != 0 {
+func (h leasedHeap) Len() int { return len(h) }
+func (h leasedHeap) Less(i, j int) bool {
+	if c := h[i].dueAt().Compare(h[j].dueAt()); c != 0 {
 		return c < 0
 	}
 	return h[i].seq < h[j].seq
 }
-func (h sendingHeap) Swap(i, j int) {
+func (h leasedHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].sendIdx = i
-	h[j].sendIdx = j
+	h[i].leaseIdx = i
+	h[j].leaseIdx = j
 }
-func (h *sendingHeap) Push(x any) {
+func (h *leasedHeap) Push(x any) {
 	r := x.(*msgRec)
-	r.sendIdx = len(*h)
+	r.leaseIdx = len(*h)
 	*h = append(*h, r)
 }
-func (h *sendingHeap) Pop() any {
+func (h *leasedHeap) Pop() any {
 	old := *h
 	r := old[len(old)-1]
 	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
-	r.sendIdx = -1
+	r.leaseIdx = -1
 	return r
 }
 
@@ -144,53 +158,34 @@ func (s *Store) ClaimDue(ctx context.Context, p herald.ClaimParams) ([]*herald.M
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	// Sending messages whose worker's lease ran out.
-	buf := s.scratch[:0]
-	for len(s.sending) > 0 && !s.sending[0].m.LeaseUntil.After(now) {
-		buf = append(buf, heap.Pop(&s.sending).(*msgRec))
+	// Every leased message that is due: lease ended (and SendAt reached).
+	// They are few unless workers died.
+	cands := s.scratch[:0]
+	for len(s.leased) > 0 && !s.leased[0].dueAt().After(now) {
+		cands = append(cands, heap.Pop(&s.leased).(*msgRec))
 	}
-	nSending := len(buf)
-
-	// Pending messages in due order, up to limit of them that are free.
-	nFree := 0
-	for len(s.pending) > 0 && nFree < limit {
-		r := s.pending[0]
-		if r.m.SendAt.After(now) {
-			break
-		}
-		heap.Pop(&s.pending)
-		buf = append(buf, r)
-		if !leaseLive(r.m, now) {
-			nFree++
-		}
+	nLeased := len(cands)
+	// The first limit due messages without a lease, in due order.
+	for n := 0; n < limit && len(s.pending) > 0 && !s.pending[0].m.SendAt.After(now); n++ {
+		cands = append(cands, heap.Pop(&s.pending).(*msgRec))
 	}
-
-	// Candidates: the expired sending ones and the free pending ones.
-	cands := make([]*msgRec, 0, min(nSending+nFree, limit))
-	for _, r := range buf {
-		if r.m.Status == herald.StatusSending || !leaseLive(r.m, now) {
-			cands = append(cands, r)
-		}
-	}
-	if nSending > 0 {
+	if nLeased > 0 {
 		slices.SortFunc(cands, byDue)
 	}
-	if len(cands) > limit {
-		cands = cands[:limit]
-	}
-	out := make([]*herald.Message, len(cands))
-	for i, r := range cands {
+	n := min(len(cands), limit)
+	out := make([]*herald.Message, n)
+	for i, r := range cands[:n] {
 		r.m.LeaseOwner = p.Owner
 		r.m.LeaseUntil = until
 		out[i] = r.m.Clone()
 	}
-	// Put everything popped back where it belongs (claimed ones with their
-	// new lease).
-	for i, r := range buf {
+	// Put everything taken out back where it now belongs: the claimed ones
+	// with their new lease, the others as they were.
+	for i, r := range cands {
 		s.reindexWork(r)
-		buf[i] = nil
+		cands[i] = nil
 	}
-	s.scratch = buf[:0]
+	s.scratch = cands[:0]
 	return out, nil
 }
 

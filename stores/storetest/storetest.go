@@ -23,8 +23,8 @@
 //		})
 //	}
 //
-// and runs it with go test -race. stores/memstore and stores/sqlstore do
-// exactly this.
+// and runs it with go test -race. stores/memstore does exactly this in its
+// memstore_test.go.
 //
 // newStore is called once per subtest and must return an empty store (the
 // work-queue tests claim every due message in the store, across
@@ -34,9 +34,33 @@
 // store may keep microseconds; a store may hand back empty maps and slices
 // for nil ones.
 //
-// Where the interface leaves a choice open, the suite accepts every reading
-// (for example the Channel an mms opt-out is recorded with, or the order of
-// ListOptOuts).
+// Where the doc comments are terse, the suite holds a store to these
+// readings:
+//
+//   - Message IDs are unique in the store (Message.ID): creating a message
+//     whose ID another organization uses is ErrConflict, while reading it
+//     from the other organization is ErrNotFound.
+//   - ListMessages is ordered by CreatedAt; TakePendingReports by the
+//     reports' At; ClaimDue by SendAt, where a zero SendAt is the earliest,
+//     then CreatedAt. ClaimDue spans organizations.
+//   - A lease holds until its LeaseUntil; a message whose SendAt equals the
+//     claim's Now is due.
+//   - Non-zero timestamps passed in (CreatedAt, UpdatedAt, At) are stored as
+//     given; only zero ones become now. Claiming changes nothing but the
+//     lease (and perhaps UpdatedAt).
+//   - Deleting an absent contact or state key is ErrNotFound (the rule for
+//     every method); an absent opt-out is reported by DeleteOptOut's bool.
+//   - A contact of the wrong organization or campaign makes
+//     ReplaceCampaignContacts fail with ErrInvalidInput.
+//   - A cancelled context makes every method fail with an error wrapping
+//     context.Canceled, and nothing is written.
+//
+// Where the interface leaves a choice open, the suite accepts every reading:
+// the Channel an mms opt-out is recorded with, which of two matching
+// opt-outs FindOptOut returns, the order of ListOptOuts, which free numbers
+// AllocateNumbers picks, what UpdateMessage returns with ErrConflict,
+// whether a sending message that never had a lease is due, and how
+// LatestMessageTo breaks a tie between equal CreatedAt values.
 package storetest
 
 import (

@@ -91,6 +91,15 @@ func testClaimDue(t *testing.T, newStore newStoreFunc) {
 		assert.Equal(t, []string{m.ID}, ids(f.claimDue("w1", f.at(time.Minute), 0)), "due at SendAt")
 	})
 
+	t.Run("ExpiredLeaseFutureSendAt", func(t *testing.T) {
+		f := setup(t, newStore)
+		m := f.createMsg(withStatus(herald.StatusScheduled), withSendAt(f.at(time.Hour)))
+		_, err := f.s.ClaimMessage(f.ctx, f.org, m.ID, f.claimParams("w1", f.base, 0))
+		require.NoError(t, err)
+		assert.Empty(t, f.claimDue("w2", f.at(2*time.Minute), 0), "lease expired, SendAt not reached")
+		assert.Equal(t, []string{m.ID}, ids(f.claimDue("w2", f.at(time.Hour), 0)))
+	})
+
 	t.Run("LiveLeaseSkippedExpiredReclaimed", func(t *testing.T) {
 		f := setup(t, newStore)
 		m := f.createMsg()
@@ -118,20 +127,35 @@ func testClaimDue(t *testing.T, newStore newStoreFunc) {
 		assert.Empty(t, f.claimDue("w3", f.at(2*time.Minute), 0), "reclaimed once")
 	})
 
-	t.Run("SendingBeforeQueuedInSendAtOrder", func(t *testing.T) {
-		f := setup(t, newStore)
-		early := f.createMsg(withSendAt(f.at(-time.Hour)))
-		require.Len(t, f.claimDue("w1", f.base, 0), 1)
-		f.toSending(early, "w1")
-		late := f.createMsg(withSendAt(f.at(-time.Minute)))
-		got := f.claimDue("w2", f.at(2*time.Minute), 0)
-		assert.Equal(t, []string{early.ID, late.ID}, ids(got))
-		f2 := setup(t, newStore)
-		early = f2.createMsg(withSendAt(f2.at(-time.Hour)))
-		require.Len(t, f2.claimDue("w1", f2.base, 0), 1)
-		f2.toSending(early, "w1")
-		f2.createMsg(withSendAt(f2.at(-time.Minute)))
-		assert.Equal(t, []string{early.ID}, ids(f2.claimDue("w2", f2.at(2*time.Minute), 1)), "limit keeps the earliest")
+	// Reclaimed and never-claimed messages come out in one SendAt order.
+	t.Run("ReclaimedAndFreshInSendAtOrder", func(t *testing.T) {
+		const r, fr = "reclaimed", "fresh"
+		cases := []struct {
+			name                 string
+			reclaimedAt, freshAt time.Duration // SendAt offsets
+			limit                int
+			want                 []string
+		}{
+			{"ReclaimedEarlier", -time.Hour, -time.Minute, 0, []string{r, fr}},
+			{"ReclaimedEarlierLimit1", -time.Hour, -time.Minute, 1, []string{r}},
+			{"FreshEarlier", -time.Minute, -time.Hour, 0, []string{fr, r}},
+			{"FreshEarlierLimit1", -time.Minute, -time.Hour, 1, []string{fr}},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				f := setup(t, newStore)
+				reclaimed := f.createMsg(withSendAt(f.at(tc.reclaimedAt)))
+				require.Len(t, f.claimDue("w1", f.base, 0), 1)
+				f.toSending(reclaimed, "w1")
+				fresh := f.createMsg(withSendAt(f.at(tc.freshAt)))
+				byName := map[string]string{r: reclaimed.ID, fr: fresh.ID}
+				var want []string
+				for _, n := range tc.want {
+					want = append(want, byName[n])
+				}
+				assert.Equal(t, want, ids(f.claimDue("w2", f.at(2*time.Minute), tc.limit)))
+			})
+		}
 	})
 
 	t.Run("NeverTerminalOrSent", func(t *testing.T) {
