@@ -36,6 +36,9 @@ type Dispatcher struct {
 	vendorLimits map[string]*rate.Limiter
 	senderLimits sync.Map // address → *rate.Limiter
 
+	statesMu sync.RWMutex
+	states   map[stateViewKey]*stateView
+
 	idPrefix string
 	idSeq    atomic.Uint64
 
@@ -70,6 +73,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		managers:        map[string]*manager{},
 		managerRegistry: map[string]herald.ServiceManager{},
 		vendorLimits:    map[string]*rate.Limiter{},
+		states:          map[stateViewKey]*stateView{},
 		optOutWords:     keywordSet(cfg.OptOutKeywords),
 		optInWords:      keywordSet(cfg.OptInKeywords),
 	}

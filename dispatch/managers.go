@@ -183,7 +183,7 @@ func (d *Dispatcher) enabledManager(org *herald.Organization, name string) (*man
 // env builds the Env a manager's hook receives.
 func (d *Dispatcher) env(m *manager, orgID string, vendor herald.Vendor) herald.Env {
 	return herald.Env{
-		State:   &stateView{store: d.store, org: orgID, ns: m.name},
+		State:   d.stateFor(orgID, m.name),
 		Vendor:  vendor,
 		Vendors: d.vendorByName,
 		Store:   d.store,
@@ -247,6 +247,33 @@ func runChain(ms []*manager, hook string, call func(m *manager) error) error {
 	}
 	return nil
 }
+
+// stateFor returns the (cached) State of one manager in one organization,
+// so that running a hook allocates nothing for it.
+func (d *Dispatcher) stateFor(orgID, manager string) *stateView {
+	k := stateViewKey{orgID, manager}
+	d.statesMu.RLock()
+	s := d.states[k]
+	d.statesMu.RUnlock()
+	if s != nil {
+		return s
+	}
+	d.statesMu.Lock()
+	defer d.statesMu.Unlock()
+	if s = d.states[k]; s == nil {
+		if len(d.states) >= maxCachedStates {
+			clear(d.states)
+		}
+		s = &stateView{store: d.store, org: orgID, ns: manager}
+		d.states[k] = s
+	}
+	return s
+}
+
+type stateViewKey struct{ org, manager string }
+
+// maxCachedStates bounds the State cache; past it the cache starts over.
+const maxCachedStates = 1 << 16
 
 // stateView is a manager's State: the store's state namespaced to one
 // manager and one organization.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -258,14 +259,14 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 	}
 	attempts := msg.Attempts + 1
 	now = d.clock.Now()
-	expect := []herald.Status{herald.StatusQueued, herald.StatusScheduled}
+	expect := pendingStatuses
 	if msg.Status == herald.StatusSending {
-		expect = []herald.Status{herald.StatusSending} // a recovered send
+		expect = sendingStatus // a recovered send
 	}
 	sending, err := d.store.UpdateMessage(ctx, &herald.MessageUpdate{
 		OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusSending,
 		ExpectStatus: expect, ExpectLeaseOwner: d.cfg.WorkerID,
-		Event:  herald.StatusEvent{At: now, Source: herald.SourceDispatcher, Reason: "attempt " + itoa(attempts)},
+		Event:  herald.StatusEvent{At: now, Source: herald.SourceDispatcher, Reason: attemptReason(attempts)},
 		Vendor: &vendorName, From: &route.From, MessagingServiceID: &route.MessagingServiceID,
 		Attempts: &attempts,
 		Lease:    &herald.Lease{Owner: d.cfg.WorkerID, Until: now.Add(d.cfg.LeaseDuration)},
@@ -307,7 +308,7 @@ func (d *Dispatcher) recordSent(ctx context.Context, res *Result, sr *herald.Sen
 	now := d.clock.Now()
 	u := &herald.MessageUpdate{
 		OrgID: msg.OrgID, ID: msg.ID, Status: status,
-		ExpectStatus: []herald.Status{herald.StatusSending}, ExpectLeaseOwner: d.cfg.WorkerID,
+		ExpectStatus: sendingStatus, ExpectLeaseOwner: d.cfg.WorkerID,
 		Event:           herald.StatusEvent{At: now, Source: herald.SourceVendor},
 		VendorMessageID: &sr.VendorMessageID, SentAt: &now, Lease: &herald.Lease{},
 	}
@@ -352,7 +353,7 @@ func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, vendor hera
 		next := d.clock.Now().Add(delay)
 		updated, err := d.store.UpdateMessage(ctx, &herald.MessageUpdate{
 			OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusScheduled,
-			ExpectStatus: []herald.Status{herald.StatusSending}, ExpectLeaseOwner: d.cfg.WorkerID,
+			ExpectStatus: sendingStatus, ExpectLeaseOwner: d.cfg.WorkerID,
 			Event:     herald.StatusEvent{At: d.clock.Now(), Source: herald.SourceVendor, VendorCode: code, Reason: "retry after " + string(class) + " error: " + sendErr.Error()},
 			ErrorCode: &code, SendAt: &next, Lease: &herald.Lease{},
 		})
@@ -393,7 +394,7 @@ func (d *Dispatcher) finish(ctx context.Context, res *Result, status herald.Stat
 	msg := res.Message
 	u := &herald.MessageUpdate{
 		OrgID: msg.OrgID, ID: msg.ID, Status: status,
-		ExpectStatus:     []herald.Status{herald.StatusQueued, herald.StatusScheduled, herald.StatusSending},
+		ExpectStatus:     unsentStatuses,
 		ExpectLeaseOwner: d.cfg.WorkerID,
 		Event:            herald.StatusEvent{At: d.clock.Now(), Source: src, VendorCode: code, Reason: reason},
 		Reason:           &reason, Lease: &herald.Lease{},
@@ -460,4 +461,28 @@ func (d *Dispatcher) callbackURL(orgID, vendor string) string {
 		return ""
 	}
 	return strings.TrimRight(d.cfg.PublicBaseURL, "/") + "/" + orgID + "/" + vendor + "/status"
+}
+
+// Expected statuses for the pipeline's compare-and-sets; shared, never
+// modified.
+var (
+	pendingStatuses = []herald.Status{herald.StatusQueued, herald.StatusScheduled}
+	sendingStatus   = []herald.Status{herald.StatusSending}
+	unsentStatuses  = []herald.Status{herald.StatusQueued, herald.StatusScheduled, herald.StatusSending}
+)
+
+var attemptReasons = func() (r [10]string) {
+	for i := range r {
+		r[i] = "attempt " + strconv.Itoa(i+1)
+	}
+	return r
+}()
+
+// attemptReason is the sending event's reason, without allocating for the
+// first ten attempts.
+func attemptReason(n int) string {
+	if n >= 1 && n <= len(attemptReasons) {
+		return attemptReasons[n-1]
+	}
+	return "attempt " + strconv.Itoa(n)
 }

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/heraldmsg/herald"
@@ -131,12 +132,20 @@ func invalid(what string) error {
 	return fmt.Errorf("memstore: %s: %w", what, herald.ErrInvalidInput)
 }
 
-func notFound(kind, id string) error {
-	if id == "" {
-		return fmt.Errorf("memstore: %s: %w", kind, herald.ErrNotFound)
+func notFound(kind, id string) error { return &notFoundError{kind: kind, id: id} }
+
+// notFoundError formats lazily: lookups that miss are common on the send
+// path (no opt-out, no stored organization) and must stay cheap.
+type notFoundError struct{ kind, id string }
+
+func (e *notFoundError) Error() string {
+	if e.id == "" {
+		return "memstore: " + e.kind + ": " + herald.ErrNotFound.Error()
 	}
-	return fmt.Errorf("memstore: %s %q: %w", kind, id, herald.ErrNotFound)
+	return "memstore: " + e.kind + " " + strconv.Quote(e.id) + ": " + herald.ErrNotFound.Error()
 }
+
+func (e *notFoundError) Unwrap() error { return herald.ErrNotFound }
 
 var errNilContext = errors.New("memstore: nil context")
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -293,7 +294,7 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 
 	v.seq++
 	res := herald.SendResult{
-		VendorMessageID:    fmt.Sprintf("FAKE%s%08d", v.tag, v.seq),
+		VendorMessageID:    v.idLocked("FAKE"),
 		Status:             herald.StatusSent,
 		From:               from,
 		MessagingServiceID: route.MessagingServiceID,
@@ -400,7 +401,21 @@ func (v *Vendor) orgConfig(org *herald.Organization) map[string]string {
 // nextIDLocked returns a fresh ID with the prefix; v.mu must be held.
 func (v *Vendor) nextIDLocked(prefix string) string {
 	v.seq++
-	return fmt.Sprintf("%s%s%08d", prefix, v.tag, v.seq)
+	return v.idLocked(prefix)
+}
+
+// idLocked formats prefix, the vendor's tag and the current sequence number
+// zero-padded to 8 digits; v.mu must be held.
+func (v *Vendor) idLocked(prefix string) string {
+	buf := make([]byte, 0, len(prefix)+len(v.tag)+20)
+	buf = append(buf, prefix...)
+	buf = append(buf, v.tag...)
+	var nb [20]byte
+	n := strconv.AppendUint(nb[:0], v.seq, 10)
+	for i := len(n); i < 8; i++ {
+		buf = append(buf, '0')
+	}
+	return string(append(buf, n...))
 }
 
 // segments approximates the billable parts: SMS 160 characters in one
