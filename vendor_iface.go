@@ -16,7 +16,10 @@ type Vendor interface {
 	// Send hands one message to the provider. It must honour ctx (return
 	// promptly with ctx.Err() wrapped when ctx ends) and return either a
 	// result with the vendor's message ID or an error holding a
-	// *VendorError whose Class says what the failure means.
+	// *VendorError whose Class says what the failure means. When ctx ended
+	// before any request left, the class is ClassTemporary (nothing was
+	// sent); once a request may have reached the provider, it is
+	// ClassMaybeDelivered.
 	Send(ctx context.Context, req *SendRequest) (*SendResult, error)
 }
 
@@ -98,6 +101,29 @@ type SendResult struct {
 	MessagingServiceID string
 	// Segments is how many billable parts the provider counted, if known.
 	Segments int
+}
+
+// BatchSender is implemented by vendors whose API sends many messages in
+// one call (FCM multicast, SendGrid personalizations, bulk SMS APIs).
+// Dispatcher.SendBatch groups the messages that reach their vendor call by
+// vendor and hands each group to SendBatch in chunks of at most MaxBatch;
+// without it, SendBatch calls Send once per message, concurrently. Send,
+// Enqueue and Run always use Send.
+type BatchSender interface {
+	// MaxBatch is the most requests one SendBatch call takes.
+	MaxBatch() int
+	// SendBatch sends reqs and returns one outcome per request, in order,
+	// each with Send's contract. An error for the whole call (the request
+	// never reached the provider, the provider refused it all) applies to
+	// every request, and its class decides each message's fate.
+	SendBatch(ctx context.Context, reqs []*SendRequest) ([]BatchOutcome, error)
+}
+
+// BatchOutcome is the outcome of one request of a batch: a result or an
+// error, as Send would return them.
+type BatchOutcome struct {
+	Result *SendResult
+	Err    error
 }
 
 // WebhookHandler is implemented by vendors that take callbacks (delivery

@@ -51,9 +51,21 @@ type Result struct {
 // message. A retryable failure leaves the message scheduled for a retry that
 // Run performs (Result.NextAttempt).
 func (d *Dispatcher) Send(ctx context.Context, m *herald.Message) (*Result, error) {
+	a, res, err := d.begin(ctx, m)
+	if a == nil {
+		return res, err
+	}
+	sr, sendErr := d.call(ctx, a)
+	return d.finishAttempt(ctx, a, sr, sendErr)
+}
+
+// begin runs steps 1 to 6 of the pipeline up to the vendor call. It returns
+// an attempt ready for the call, or (nil, result, error) when the message
+// needs no call (it existed, is scheduled, blocked, failed, ...).
+func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *Result, error) {
 	msg, org, err := d.prepare(ctx, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := d.clock.Now()
 	if msg.Status == herald.StatusQueued {
@@ -61,14 +73,25 @@ func (d *Dispatcher) Send(ctx context.Context, m *herald.Message) (*Result, erro
 	}
 	stored, created, err := d.store.CreateMessage(ctx, msg)
 	if err != nil {
-		return nil, fmt.Errorf("dispatch: storing message: %w", err)
+		return nil, nil, fmt.Errorf("dispatch: storing message: %w", err)
 	}
 	if !created || stored.Status != herald.StatusQueued {
-		return &Result{Message: stored, Created: created}, nil
+		return nil, &Result{Message: stored, Created: created}, nil
 	}
-	res, err := d.process(ctx, stored, org)
-	res.Created = true
-	return res, err
+	a, res, err := d.prepareAttempt(ctx, stored, org)
+	if a != nil {
+		a.res.Created = true
+	} else {
+		res.Created = true
+	}
+	return a, res, err
+}
+
+// call makes the vendor call of one attempt, bounded by SendTimeout.
+func (d *Dispatcher) call(ctx context.Context, a *attempt) (*herald.SendResult, error) {
+	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+	defer cancel()
+	return a.vendor.Send(sctx, a.req)
 }
 
 // BatchResult is the outcome of one message of a SendBatch.
@@ -78,10 +101,14 @@ type BatchResult struct {
 }
 
 // SendBatch sends messages with at most Config.Concurrency in flight and
-// returns one result per message, in input order. It returns early only
-// when ctx ends; messages not started then carry ctx's error.
+// returns one result per message, in input order, each as Send would have
+// returned it. Messages that reach their vendor call are grouped by vendor:
+// a vendor implementing herald.BatchSender gets them in calls of at most
+// its MaxBatch, the others one Send each. When ctx ends, messages not
+// started carry ctx's error.
 func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []BatchResult {
 	out := make([]BatchResult, len(msgs))
+	attempts := make([]*attempt, len(msgs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.cfg.Concurrency)
 	for i, m := range msgs {
@@ -90,11 +117,69 @@ func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []Ba
 			continue
 		}
 		g.Go(func() error {
-			out[i].Result, out[i].Err = d.Send(ctx, m)
+			attempts[i], out[i].Result, out[i].Err = d.begin(ctx, m)
 			return nil
 		})
 	}
 	_ = g.Wait()
+
+	// Group the attempts by vendor, keeping input order within a group.
+	groups := map[string][]int{}
+	var order []string
+	for i, a := range attempts {
+		if a == nil {
+			continue
+		}
+		if _, ok := groups[a.name]; !ok {
+			order = append(order, a.name)
+		}
+		groups[a.name] = append(groups[a.name], i)
+	}
+	var calls errgroup.Group
+	calls.SetLimit(d.cfg.Concurrency)
+	finish := func(i int, sr *herald.SendResult, err error) {
+		out[i].Result, out[i].Err = d.finishAttempt(ctx, attempts[i], sr, err)
+	}
+	for _, name := range order {
+		idx := groups[name]
+		bs, batch := d.vendors[name].(herald.BatchSender)
+		if !batch {
+			for _, i := range idx {
+				calls.Go(func() error {
+					sr, err := d.call(ctx, attempts[i])
+					finish(i, sr, err)
+					return nil
+				})
+			}
+			continue
+		}
+		size := max(bs.MaxBatch(), 1)
+		for start := 0; start < len(idx); start += size {
+			chunk := idx[start:min(start+size, len(idx))]
+			calls.Go(func() error {
+				reqs := make([]*herald.SendRequest, len(chunk))
+				for j, i := range chunk {
+					reqs[j] = attempts[i].req
+				}
+				sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+				outcomes, err := bs.SendBatch(sctx, reqs)
+				cancel()
+				for j, i := range chunk {
+					switch {
+					case err != nil:
+						finish(i, nil, err)
+					case j >= len(outcomes):
+						finish(i, nil, &herald.VendorError{Vendor: name, Class: herald.ClassMaybeDelivered,
+							Message: "batch send returned fewer outcomes than requests"})
+					default:
+						finish(i, outcomes[j].Result, outcomes[j].Err)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	_ = calls.Wait()
 	return out
 }
 
@@ -178,19 +263,42 @@ func checkContent(m *herald.Message) error {
 	return nil
 }
 
+// attempt is a message ready for its vendor call: held by this worker,
+// moved to sending, its request built.
+type attempt struct {
+	res     *Result
+	vendor  herald.Vendor
+	name    string
+	contact *herald.Contact
+	req     *herald.SendRequest
+}
+
 // process takes a stored message this worker holds the lease on through
 // steps 3 to 7 of the pipeline.
 func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *herald.Organization) (*Result, error) {
+	a, res, err := d.prepareAttempt(ctx, msg, org)
+	if a == nil {
+		return res, err
+	}
+	sr, sendErr := d.call(ctx, a)
+	return d.finishAttempt(ctx, a, sr, sendErr)
+}
+
+// prepareAttempt runs steps 3 to 6 for a stored message this worker holds:
+// opt-outs, hooks, vendor, rate limits, the move to sending. It returns the
+// attempt, or (nil, result, error) when the message ends before its call.
+func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, org *herald.Organization) (*attempt, *Result, error) {
 	res := &Result{Message: msg}
 	var err error
 	if org == nil {
 		if org, err = d.organization(ctx, msg.OrgID); err != nil {
-			return res, err
+			return nil, res, err
 		}
 	}
 	now := d.clock.Now()
 	if !msg.SendBefore.IsZero() && !now.Before(msg.SendBefore) {
-		return d.finish(ctx, res, herald.StatusCanceled, "", "send window closed before the message could be sent", herald.SourceDispatcher)
+		r, err := d.finish(ctx, res, herald.StatusCanceled, "", "send window closed before the message could be sent", herald.SourceDispatcher)
+		return nil, r, err
 	}
 
 	// 3. opt-outs.
@@ -200,33 +308,36 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 			reason += " (" + o.Reason + ")"
 		}
 		res, _ := d.finish(ctx, res, herald.StatusBlocked, "", reason, herald.SourceDispatcher)
-		return res, fmt.Errorf("%w: %s", herald.ErrBlocked, reason)
+		return nil, res, fmt.Errorf("%w: %s", herald.ErrBlocked, reason)
 	} else if !errors.Is(err, herald.ErrNotFound) {
-		return d.release(ctx, res, fmt.Errorf("dispatch: checking opt-outs: %w", err))
+		r, err := d.release(ctx, res, fmt.Errorf("dispatch: checking opt-outs: %w", err))
+		return nil, r, err
 	}
 
 	// 4. context and send hooks.
 	var campaign *herald.Campaign
 	if msg.CampaignID != "" {
 		if campaign, err = d.store.GetCampaign(ctx, msg.OrgID, msg.CampaignID); err != nil {
-			return d.release(ctx, res, fmt.Errorf("dispatch: loading campaign %s: %w", msg.CampaignID, err))
+			r, err := d.release(ctx, res, fmt.Errorf("dispatch: loading campaign %s: %w", msg.CampaignID, err))
+			return nil, r, err
 		}
 		if campaign.State == herald.CampaignArchived {
 			res, _ := d.finish(ctx, res, herald.StatusBlocked, "", "campaign is archived", herald.SourceDispatcher)
-			return res, fmt.Errorf("%w: campaign %s is archived", herald.ErrBlocked, campaign.ID)
+			return nil, res, fmt.Errorf("%w: campaign %s is archived", herald.ErrBlocked, campaign.ID)
 		}
 	}
 	var contact *herald.Contact
 	if msg.ContactID != "" {
 		contact, err = d.store.GetContact(ctx, msg.OrgID, msg.ContactID)
 		if err != nil && !errors.Is(err, herald.ErrNotFound) {
-			return d.release(ctx, res, fmt.Errorf("dispatch: loading contact: %w", err))
+			r, err := d.release(ctx, res, fmt.Errorf("dispatch: loading contact: %w", err))
+			return nil, r, err
 		}
 	}
 	managers, err := d.managersFor(org)
 	if err != nil {
 		res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceDispatcher)
-		return res, err
+		return nil, res, err
 	}
 	route := &herald.Route{Vendor: msg.Vendor, From: msg.From, MessagingServiceID: msg.MessagingServiceID}
 	if len(managers.send) > 0 {
@@ -239,10 +350,10 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 		if err != nil {
 			if errors.Is(err, herald.ErrBlocked) {
 				res, _ := d.finish(ctx, res, herald.StatusBlocked, "", err.Error(), herald.SourceManager)
-				return res, err
+				return nil, res, err
 			}
 			res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceManager)
-			return res, err
+			return nil, res, err
 		}
 	}
 
@@ -250,12 +361,13 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 	vendor, vendorName, err := d.resolveVendor(org, route.Vendor, msg.Channel)
 	if err != nil {
 		res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceDispatcher)
-		return res, err
+		return nil, res, err
 	}
 
 	// 6. rate limits, sending, the call.
 	if err := d.waitRate(ctx, vendorName, route.From); err != nil {
-		return d.release(ctx, res, fmt.Errorf("dispatch: waiting for rate limit: %w", err))
+		r, err := d.release(ctx, res, fmt.Errorf("dispatch: waiting for rate limit: %w", err))
+		return nil, r, err
 	}
 	attempts := msg.Attempts + 1
 	now = d.clock.Now()
@@ -272,7 +384,7 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 		Lease:    &herald.Lease{Owner: d.cfg.WorkerID, Until: now.Add(d.cfg.LeaseDuration)},
 	})
 	if err != nil {
-		return res, fmt.Errorf("dispatch: moving message to sending: %w", err)
+		return nil, res, fmt.Errorf("dispatch: moving message to sending: %w", err)
 	}
 	res.Message = sending
 	req := &herald.SendRequest{
@@ -282,19 +394,22 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 	if msg.Channel.IsPush() {
 		req.Device = deviceFor(contact, msg)
 	}
-	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
-	sr, sendErr := vendor.Send(sctx, req)
-	cancel()
-	res.Attempted = true
-	if sendErr == nil && (sr == nil || sr.VendorMessageID == "") {
-		sendErr = &herald.VendorError{Vendor: vendorName, Class: herald.ClassMaybeDelivered, Message: "vendor returned no message ID"}
-	}
+	return &attempt{res: res, vendor: vendor, name: vendorName, contact: contact, req: req}, nil, nil
+}
 
-	// 7. the outcome.
-	if sendErr == nil {
-		return d.recordSent(ctx, res, sr)
+// finishAttempt records the outcome of an attempt's vendor call (step 7).
+// The outcome is recorded even when ctx has ended: the vendor call
+// happened, and the message must not stay in sending.
+func (d *Dispatcher) finishAttempt(ctx context.Context, a *attempt, sr *herald.SendResult, sendErr error) (*Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	a.res.Attempted = true
+	if sendErr == nil && (sr == nil || sr.VendorMessageID == "") {
+		sendErr = &herald.VendorError{Vendor: a.name, Class: herald.ClassMaybeDelivered, Message: "vendor returned no message ID"}
 	}
-	return d.recordFailure(ctx, res, vendor, contact, sendErr)
+	if sendErr == nil {
+		return d.recordSent(ctx, a.res, sr)
+	}
+	return d.recordFailure(ctx, a.res, a.contact, sendErr)
 }
 
 // recordSent records an accepted send, then applies reports that arrived
@@ -342,12 +457,12 @@ func (d *Dispatcher) recordSent(ctx context.Context, res *Result, sr *herald.Sen
 }
 
 // recordFailure acts on a vendor error by its class.
-func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, vendor herald.Vendor, contact *herald.Contact, sendErr error) (*Result, error) {
+func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, contact *herald.Contact, sendErr error) (*Result, error) {
 	msg := res.Message
 	class := herald.ClassOf(sendErr)
 	code := herald.CodeOf(sendErr)
 	md := d.vendorMeta[msg.Vendor]
-	retryable := class.Retryable() || (class == herald.ClassMaybeDelivered && md.IdempotentSend && ctx.Err() == nil)
+	retryable := class.Retryable() || (class == herald.ClassMaybeDelivered && md.IdempotentSend)
 	if retryable && msg.Attempts < d.cfg.Retry.MaxAttempts {
 		delay := d.backoff(msg.Attempts, herald.RetryAfterOf(sendErr))
 		next := d.clock.Now().Add(delay)

@@ -452,3 +452,58 @@ func TestPerSenderRateLimit(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, time.Since(start), 90*time.Millisecond)
 }
+
+func TestSendBatchUsesTheVendorsBatchCall(t *testing.T) {
+	f := newFixture(t, func(cfg *dispatch.Config) { cfg.Concurrency = 4 })
+	msgs := make([]*herald.Message, 230)
+	for i := range msgs {
+		msgs[i] = sms("org1", fmt.Sprintf("+1415555%04d", 3000+i), "batch")
+	}
+	msgs[7].Body = "error21211"
+	msgs[8] = sms("org1", "bogus", "invalid input never reaches the vendor")
+	out := f.d.SendBatch(bg, msgs)
+	for i, r := range out {
+		switch i {
+		case 7:
+			assert.ErrorIs(t, r.Err, herald.ClassInvalidAddress)
+			assert.Equal(t, herald.StatusFailed, r.Message.Status)
+		case 8:
+			assert.ErrorIs(t, r.Err, herald.ErrInvalidInput)
+		default:
+			require.NoError(t, r.Err, "message %d", i)
+			assert.True(t, r.Created && r.Attempted)
+			assert.NotEmpty(t, r.Message.VendorMessageID)
+		}
+	}
+	total := 0
+	for _, n := range f.fake.Batches() {
+		assert.LessOrEqual(t, n, fake.MaxBatchSize)
+		total += n
+	}
+	assert.Equal(t, 229, total, "every valid message went through a batch call")
+	assert.Len(t, f.fake.Batches(), 3)
+
+	// A vendor without the capability gets one Send per message.
+	fv := fake.New(fake.Options{})
+	d, err := dispatch.New(dispatch.Config{Vendors: []herald.Vendor{&slowVendor{Vendor: fv}}})
+	require.NoError(t, err)
+	for i, r := range d.SendBatch(bg, msgs[:20]) {
+		if i != 7 && i != 8 {
+			require.NoError(t, r.Err)
+		}
+	}
+	assert.Empty(t, fv.Batches())
+	assert.Len(t, fv.Sends(), 18, "20 messages, one refused before storing, one by the vendor")
+}
+
+func TestOutcomeIsRecordedWhenTheCallerGivesUp(t *testing.T) {
+	fv := fake.New(fake.Options{})
+	d, err := dispatch.New(dispatch.Config{Vendors: []herald.Vendor{&slowVendor{Vendor: fv, delay: time.Second, notIdempotent: true}}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	defer cancel()
+	res, err := d.Send(ctx, sms("org1", "+14155552671", "hi"))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, herald.StatusUnknown, res.Message.Status, "not left in sending")
+	assert.Empty(t, res.Message.LeaseOwner)
+}

@@ -11,7 +11,7 @@
 // The fake implements [herald.Vendor] and every optional capability:
 // [herald.WebhookHandler], [herald.ContactLookup], [herald.FreeContactLookup],
 // [herald.NumberInventory], [herald.MessagingServices], [herald.CostReporter],
-// [herald.ErrorDescriber] and [herald.OrgConfigurer].
+// [herald.ErrorDescriber], [herald.OrgConfigurer] and [herald.BatchSender].
 //
 // # Magic words in the message body
 //
@@ -55,8 +55,8 @@
 // every code in it.
 //
 // A context that is canceled or past its deadline makes Send return at once
-// with a *VendorError of class maybe-delivered wrapping ctx.Err(), so that
-// errors.Is(err, context.Canceled) holds.
+// with a *VendorError of class temporary (nothing was sent) wrapping
+// ctx.Err(), so that errors.Is(err, context.Canceled) holds.
 //
 // # Idempotency
 //
@@ -113,6 +113,8 @@
 //     for the validation rules. An account (in the organization's
 //     configuration or in Route.Credentials) containing "invalid" makes Send
 //     fail with class auth.
+//   - SendBatch takes up to [MaxBatchSize] requests and treats each as Send
+//     would; [Vendor.Batches] records the size of each call.
 //
 // A Vendor is safe for concurrent use.
 package fake

@@ -33,6 +33,7 @@ var (
 	_ herald.CostReporter      = (*Vendor)(nil)
 	_ herald.ErrorDescriber    = (*Vendor)(nil)
 	_ herald.OrgConfigurer     = (*Vendor)(nil)
+	_ herald.BatchSender       = (*Vendor)(nil)
 )
 
 // DefaultName is the vendor name when Options.Name is empty.
@@ -127,6 +128,7 @@ type Vendor struct {
 	sink      Sink
 	keys      map[sendKey]*keyState
 	calls     map[string]int
+	batches   []int // sizes of SendBatch calls
 	sends     []Sent
 	reports   []herald.DeliveryReport
 	inbound   []herald.InboundMessage
@@ -226,7 +228,7 @@ var (
 // maybe-delivered VendorError wrapping ctx.Err().
 func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.SendResult, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassMaybeDelivered,
+		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
 			Message: "context ended before the request was made", Err: err}
 	}
 	if req == nil || req.Message == nil {
@@ -533,3 +535,38 @@ func (v *Vendor) DeliveryErrors() []error {
 // errNoSecret is returned when a webhook must be signed or verified and no
 // secret is configured.
 var errNoSecret = errors.New("fake: no webhook secret configured")
+
+// MaxBatchSize is the most requests one SendBatch call takes.
+const MaxBatchSize = 100
+
+// MaxBatch returns MaxBatchSize.
+func (v *Vendor) MaxBatch() int { return MaxBatchSize }
+
+// SendBatch sends each request as Send would, in one call: the outcomes
+// are in request order, and the magic words work per request. A batch
+// larger than MaxBatchSize, or an ended context, fails as a whole.
+func (v *Vendor) SendBatch(ctx context.Context, reqs []*herald.SendRequest) ([]herald.BatchOutcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
+			Message: "context ended before the request was made", Err: err}
+	}
+	if len(reqs) > MaxBatchSize {
+		return nil, v.vendorError("400", herald.ClassPermanent,
+			fmt.Errorf("fake: batch of %d requests, at most %d: %w", len(reqs), MaxBatchSize, herald.ErrInvalidInput))
+	}
+	v.mu.Lock()
+	v.batches = append(v.batches, len(reqs))
+	v.mu.Unlock()
+	out := make([]herald.BatchOutcome, len(reqs))
+	for i, r := range reqs {
+		out[i].Result, out[i].Err = v.Send(ctx, r)
+	}
+	return out, nil
+}
+
+// Batches returns the size of each SendBatch call so far, in order.
+func (v *Vendor) Batches() []int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.batches)
+}

@@ -355,7 +355,7 @@ func TestEndedContext(t *testing.T) {
 	_, err := v.Send(ctx, request(herald.ChannelSMS, "hi"))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, herald.ClassMaybeDelivered, herald.ClassOf(err))
+	assert.Equal(t, herald.ClassTemporary, herald.ClassOf(err))
 	var ve *herald.VendorError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "fake", ve.Vendor)
@@ -575,4 +575,36 @@ func TestQuietSendsLeaveNoTrace(t *testing.T) {
 	reports, inbound := s.got()
 	assert.Empty(t, reports)
 	assert.Empty(t, inbound)
+}
+
+func TestSendBatch(t *testing.T) {
+	v := fake.New(fake.Options{Quiet: true})
+	ctx := context.Background()
+	reqs := []*herald.SendRequest{
+		request(herald.ChannelSMS, "one"),
+		request(herald.ChannelSMS, "error21211"),
+		request(herald.ChannelSMS, "three"),
+	}
+	reqs[0].Message.IdempotencyKey, reqs[1].Message.IdempotencyKey, reqs[2].Message.IdempotencyKey = "b1", "b2", "b3"
+	out, err := v.SendBatch(ctx, reqs)
+	require.NoError(t, err)
+	require.Len(t, out, 3)
+	require.NoError(t, out[0].Err)
+	assert.NotEmpty(t, out[0].Result.VendorMessageID)
+	assert.Equal(t, herald.ClassInvalidAddress, herald.ClassOf(out[1].Err))
+	require.NoError(t, out[2].Err)
+	assert.NotEqual(t, out[0].Result.VendorMessageID, out[2].Result.VendorMessageID)
+	assert.Equal(t, []int{3}, v.Batches())
+	assert.Equal(t, fake.MaxBatchSize, v.MaxBatch())
+
+	big := make([]*herald.SendRequest, fake.MaxBatchSize+1)
+	for i := range big {
+		big[i] = request(herald.ChannelSMS, "x")
+	}
+	_, err = v.SendBatch(ctx, big)
+	assert.Equal(t, herald.ClassPermanent, herald.ClassOf(err))
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = v.SendBatch(canceled, reqs)
+	assert.ErrorIs(t, err, context.Canceled)
 }

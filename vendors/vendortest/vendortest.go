@@ -161,6 +161,7 @@ func Run(t *testing.T, k Kit) {
 		})
 	}
 	t.Run("DescribeError", func(t *testing.T) { checkDescribe(t, k) })
+	t.Run("BatchSend", func(t *testing.T) { checkBatch(t, k) })
 	t.Run("Concurrent", func(t *testing.T) { checkConcurrent(t, k) })
 }
 
@@ -362,5 +363,33 @@ func checkConcurrent(t *testing.T, k Kit) {
 			}
 			seen[ids[i]] = i
 		}
+	}
+}
+
+// checkBatch checks a vendor implementing herald.BatchSender: a positive
+// MaxBatch, one outcome per request in order, each like a Send's.
+func checkBatch(t *testing.T, k Kit) {
+	v := k.New(t)
+	bs, ok := v.(herald.BatchSender)
+	if !ok {
+		t.Skip("the vendor does not implement herald.BatchSender")
+	}
+	require.GreaterOrEqual(t, bs.MaxBatch(), 1, "MaxBatch must be at least 1")
+	ch := v.Metadata().Channels[0]
+	n := min(3, bs.MaxBatch())
+	reqs := make([]*herald.SendRequest, n)
+	for i := range reqs {
+		reqs[i] = request(t, k, ch)
+	}
+	out, err := bs.SendBatch(sendCtx(t), reqs)
+	require.NoError(t, err)
+	require.Len(t, out, n, "one outcome per request")
+	seen := map[string]bool{}
+	for i, o := range out {
+		require.NoError(t, o.Err, "request %d", i)
+		require.NotNil(t, o.Result, "request %d", i)
+		require.NotEmpty(t, o.Result.VendorMessageID, "request %d", i)
+		require.False(t, seen[o.Result.VendorMessageID], "request %d repeats a vendor message ID", i)
+		seen[o.Result.VendorMessageID] = true
 	}
 }
