@@ -176,23 +176,33 @@ func (d *Dispatcher) CampaignData(ctx context.Context, orgID, campaignID string,
 
 func (d *Dispatcher) campaignData(ctx context.Context, org *herald.Organization, campaign *herald.Campaign, managers *managerList, forStats bool) ([]*herald.ManagerData, error) {
 	var out []*herald.ManagerData
+	vendor := d.orgVendor(org)
 	for _, m := range managers.all {
 		if m.campData == nil {
 			continue
 		}
 		md, err := m.campData.CampaignData(ctx, &herald.CampaignDataEvent{
-			Env: d.env(m, org.ID, d.orgVendor(org)), Organization: org, Campaign: campaign.Clone(), ForStats: forStats,
+			Env: d.env(m, org.ID, vendor), Organization: org, Campaign: campaign.Clone(), ForStats: forStats,
 		})
-		if err != nil {
-			return nil, &HookError{Manager: m.name, Hook: "CampaignData", Err: err}
+		if md, err = named(m, "CampaignData", md, err); err != nil {
+			return nil, err
 		}
-		if md == nil {
-			md = &herald.ManagerData{}
-		}
-		md.Name = m.name
 		out = append(out, md)
 	}
 	return out, nil
+}
+
+// named finishes a data hook's answer: a failure becomes a *HookError, a
+// nil answer an empty one, and Name is filled.
+func named(m *manager, hook string, md *herald.ManagerData, err error) (*herald.ManagerData, error) {
+	if err != nil {
+		return nil, &HookError{Manager: m.name, Hook: hook, Err: err}
+	}
+	if md == nil {
+		md = &herald.ManagerData{}
+	}
+	md.Name = m.name
+	return md, nil
 }
 
 func (d *Dispatcher) campaignContext(ctx context.Context, orgID, campaignID string) (*herald.Organization, *herald.Campaign, *managerList, error) {
@@ -240,14 +250,7 @@ func (d *Dispatcher) UpdateCampaign(ctx context.Context, u CampaignUpdate) (*her
 		Env: d.env(m, org.ID, d.orgVendor(org)), Organization: org, Campaign: campaign,
 		Update: u.Update, ForStats: u.ForStats, Actor: u.Actor,
 	})
-	if err != nil {
-		return nil, &HookError{Manager: m.name, Hook: "OnCampaignUpdate", Err: err}
-	}
-	if md == nil {
-		md = &herald.ManagerData{}
-	}
-	md.Name = m.name
-	return md, nil
+	return named(m, "OnCampaignUpdate", md, err)
 }
 
 // OrganizationData asks every enabled manager that provides organization
@@ -262,18 +265,15 @@ func (d *Dispatcher) OrganizationData(ctx context.Context, orgID string) ([]*her
 		return nil, err
 	}
 	var out []*herald.ManagerData
+	vendor := d.orgVendor(org)
 	for _, m := range managers.all {
 		if m.orgData == nil {
 			continue
 		}
-		md, err := m.orgData.OrganizationData(ctx, &herald.OrganizationDataEvent{Env: d.env(m, orgID, d.orgVendor(org)), Organization: org})
-		if err != nil {
-			return nil, &HookError{Manager: m.name, Hook: "OrganizationData", Err: err}
+		md, err := m.orgData.OrganizationData(ctx, &herald.OrganizationDataEvent{Env: d.env(m, orgID, vendor), Organization: org})
+		if md, err = named(m, "OrganizationData", md, err); err != nil {
+			return nil, err
 		}
-		if md == nil {
-			md = &herald.ManagerData{}
-		}
-		md.Name = m.name
 		out = append(out, md)
 	}
 	return out, nil
@@ -296,14 +296,7 @@ func (d *Dispatcher) UpdateOrganization(ctx context.Context, orgID, managerName 
 	md, err := m.orgUpdate.OnOrganizationUpdate(ctx, &herald.OrganizationUpdateEvent{
 		Env: d.env(m, orgID, d.orgVendor(org)), Organization: org, Update: update, Actor: actor,
 	})
-	if err != nil {
-		return nil, &HookError{Manager: m.name, Hook: "OnOrganizationUpdate", Err: err}
-	}
-	if md == nil {
-		md = &herald.ManagerData{}
-	}
-	md.Name = m.name
-	return md, nil
+	return named(m, "OnOrganizationUpdate", md, err)
 }
 
 // StartCampaign starts a draft campaign. It refuses (an error wrapping
@@ -313,41 +306,18 @@ func (d *Dispatcher) UpdateOrganization(ctx context.Context, orgID, managerName 
 // started state. Two concurrent starts: one wins, the other gets
 // herald.ErrConflict.
 func (d *Dispatcher) StartCampaign(ctx context.Context, orgID, campaignID, actor string) (*herald.Campaign, error) {
-	org, campaign, managers, err := d.campaignContext(ctx, orgID, campaignID)
-	if err != nil {
-		return nil, err
-	}
-	if campaign.State != herald.CampaignDraft {
-		return nil, fmt.Errorf("%w: campaign %s is %s, not draft", herald.ErrConflict, campaignID, campaign.State)
-	}
-	data, err := d.campaignData(ctx, org, campaign, managers, false)
-	if err != nil {
-		return nil, err
-	}
-	var notReady []string
-	for _, md := range data {
-		if md.FullyConfigured != nil && !*md.FullyConfigured {
-			notReady = append(notReady, md.Name)
-		}
-	}
-	if len(notReady) > 0 {
-		return nil, fmt.Errorf("%w: campaign %s cannot start: not fully configured for %s", herald.ErrBlocked, campaignID, strings.Join(notReady, ", "))
-	}
-	started := campaign.Clone()
-	vendor := d.orgVendor(org)
-	err = runChain(managers.all, "OnCampaignStart", func(m *manager) error {
-		if m.start == nil {
-			return nil
-		}
-		return m.start.OnCampaignStart(ctx, &herald.CampaignEvent{Env: d.env(m, orgID, vendor), Organization: org, Campaign: started, Actor: actor})
+	return d.moveCampaign(ctx, orgID, campaignID, actor, campaignMove{
+		verb: "start", from: herald.CampaignDraft, to: herald.CampaignStarted,
+		refuses: func(md *herald.ManagerData) bool { return md.FullyConfigured != nil && !*md.FullyConfigured },
+		refusal: "not fully configured for",
+		hook:    "OnCampaignStart",
+		call: func(m *manager, ctx context.Context, ev *herald.CampaignEvent) error {
+			if m.start == nil {
+				return nil
+			}
+			return m.start.OnCampaignStart(ctx, ev)
+		},
 	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: campaign %s start refused: %w", herald.ErrBlocked, campaignID, err)
-	}
-	started.ID, started.OrgID = campaign.ID, campaign.OrgID
-	started.State = herald.CampaignStarted
-	started.UpdatedAt = d.clock.Now()
-	return d.store.UpdateCampaign(ctx, started, herald.CampaignDraft)
 }
 
 // ArchiveCampaign archives a started campaign, then runs every archive
@@ -381,40 +351,71 @@ func (d *Dispatcher) ArchiveCampaign(ctx context.Context, orgID, campaignID, act
 // (herald.ErrBlocked) while any enabled manager reports it not unarchivable
 // or an unarchive hook fails.
 func (d *Dispatcher) UnarchiveCampaign(ctx context.Context, orgID, campaignID, actor string) (*herald.Campaign, error) {
+	return d.moveCampaign(ctx, orgID, campaignID, actor, campaignMove{
+		verb: "unarchive", from: herald.CampaignArchived, to: herald.CampaignStarted, forStats: true,
+		refuses: func(md *herald.ManagerData) bool { return md.Unarchivable != nil && !*md.Unarchivable },
+		refusal: "not unarchivable for",
+		hook:    "OnCampaignUnarchive",
+		call: func(m *manager, ctx context.Context, ev *herald.CampaignEvent) error {
+			if m.unarchive == nil {
+				return nil
+			}
+			return m.unarchive.OnCampaignUnarchive(ctx, ev)
+		},
+	})
+}
+
+// campaignMove is a lifecycle change that managers may refuse: first
+// through their campaign data, then through a blocking hook.
+type campaignMove struct {
+	verb     string
+	from, to herald.CampaignState
+	// forStats selects the data view that vets the move.
+	forStats bool
+	refuses  func(*herald.ManagerData) bool
+	refusal  string
+	hook     string
+	// call runs the manager's hook, if it has one.
+	call func(m *manager, ctx context.Context, ev *herald.CampaignEvent) error
+}
+
+// moveCampaign vets and applies a campaign move: the state must be
+// mv.from; no manager's data may refuse it; the hooks run in order and the
+// first failure refuses it; then the state changes by compare-and-set, with
+// what the hooks changed on the campaign.
+func (d *Dispatcher) moveCampaign(ctx context.Context, orgID, campaignID, actor string, mv campaignMove) (*herald.Campaign, error) {
 	org, campaign, managers, err := d.campaignContext(ctx, orgID, campaignID)
 	if err != nil {
 		return nil, err
 	}
-	if campaign.State != herald.CampaignArchived {
-		return nil, fmt.Errorf("%w: campaign %s is %s, not archived", herald.ErrConflict, campaignID, campaign.State)
+	if campaign.State != mv.from {
+		return nil, fmt.Errorf("%w: campaign %s is %s, not %s", herald.ErrConflict, campaignID, campaign.State, mv.from)
 	}
-	data, err := d.campaignData(ctx, org, campaign, managers, true)
+	data, err := d.campaignData(ctx, org, campaign, managers, mv.forStats)
 	if err != nil {
 		return nil, err
 	}
-	var refuse []string
+	var refusing []string
 	for _, md := range data {
-		if md.Unarchivable != nil && !*md.Unarchivable {
-			refuse = append(refuse, md.Name)
+		if mv.refuses(md) {
+			refusing = append(refusing, md.Name)
 		}
 	}
-	if len(refuse) > 0 {
-		return nil, fmt.Errorf("%w: campaign %s cannot be unarchived: %s says no", herald.ErrBlocked, campaignID, strings.Join(refuse, ", "))
+	if len(refusing) > 0 {
+		return nil, fmt.Errorf("%w: campaign %s cannot %s: %s %s", herald.ErrBlocked, campaignID, mv.verb, mv.refusal, strings.Join(refusing, ", "))
 	}
+	moved := campaign.Clone()
 	vendor := d.orgVendor(org)
-	err = runChain(managers.all, "OnCampaignUnarchive", func(m *manager) error {
-		if m.unarchive == nil {
-			return nil
-		}
-		return m.unarchive.OnCampaignUnarchive(ctx, &herald.CampaignEvent{Env: d.env(m, orgID, vendor), Organization: org, Campaign: campaign.Clone(), Actor: actor})
+	err = runChain(managers.all, mv.hook, func(m *manager) error {
+		return mv.call(m, ctx, &herald.CampaignEvent{Env: d.env(m, orgID, vendor), Organization: org, Campaign: moved, Actor: actor})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: campaign %s unarchive refused: %w", herald.ErrBlocked, campaignID, err)
+		return nil, fmt.Errorf("%w: campaign %s %s refused: %w", herald.ErrBlocked, campaignID, mv.verb, err)
 	}
-	restored := campaign.Clone()
-	restored.State = herald.CampaignStarted
-	restored.UpdatedAt = d.clock.Now()
-	return d.store.UpdateCampaign(ctx, restored, herald.CampaignArchived)
+	moved.ID, moved.OrgID = campaign.ID, campaign.OrgID
+	moved.State = mv.to
+	moved.UpdatedAt = d.clock.Now()
+	return d.store.UpdateCampaign(ctx, moved, mv.from)
 }
 
 // UpdateVendorConfig saves an organization's configuration for a vendor:
