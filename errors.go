@@ -38,6 +38,30 @@ var (
 	ErrDuplicate = errors.New("herald: duplicate event")
 )
 
+// DeferError asks the dispatcher to send a message later. A send hook
+// returns it (wrapped or not, build it with Defer) to hold a message until
+// Until: the message goes back to scheduled with SendAt = Until, no vendor
+// attempt is counted, and the hooks run again when it falls due. A message
+// whose SendBefore comes first is canceled instead.
+type DeferError struct {
+	Until  time.Time
+	Reason string
+}
+
+// Defer returns a *DeferError for a send hook to return.
+func Defer(until time.Time, reason string) error {
+	return &DeferError{Until: until, Reason: reason}
+}
+
+// Error says until when and why.
+func (e *DeferError) Error() string {
+	s := "herald: deferred until " + e.Until.UTC().Format(time.RFC3339)
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
 // ErrorClass is what a vendor failure means for the dispatcher.
 type ErrorClass string
 

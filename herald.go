@@ -363,6 +363,10 @@ type DeliveryReport struct {
 	Carrier string
 	// Landline is set when the vendor says the number cannot take texts.
 	Landline bool
+	// OptedOut is set when the report says the recipient opted out
+	// (unsubscribe, spam report, carrier-level STOP): the dispatcher records
+	// an opt-out for the message's address on its channel's scope.
+	OptedOut bool
 	At       time.Time
 	// Raw is the vendor's fields, for managers that need more.
 	Raw map[string]string

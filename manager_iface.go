@@ -94,8 +94,9 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // the opt-out check. Hooks run in the enabled order and see what earlier
 // ones changed in Route (and in Message, which they may edit: Body, Media).
 // Returning an error wrapping ErrBlocked blocks the message (status blocked,
-// the error text as its reason); any other error fails it. The chain stops
-// at the first error.
+// the error text as its reason); a *DeferError (see Defer) holds it until a
+// later time, when the hooks run again; any other error fails it. The chain
+// stops at the first error.
 type MessageSendHook interface {
 	OnMessageSend(ctx context.Context, ev *MessageSendEvent) error
 }

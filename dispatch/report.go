@@ -126,6 +126,17 @@ func (d *Dispatcher) applyReport(ctx context.Context, r *herald.DeliveryReport, 
 			contact = c
 		}
 	}
+	if r.OptedOut {
+		reason := r.ErrorCode
+		if reason == "" {
+			reason = "vendor report"
+		}
+		o := &herald.OptOut{OrgID: msg.OrgID, Address: msg.To, Channel: herald.OptOutScope(msg.Channel), Reason: reason,
+			Source: "vendor", CampaignID: msg.CampaignID, ContactID: msg.ContactID, At: r.At}
+		if err := d.recordOptOut(ctx, o, contact); err != nil && !onlyHookErrors(err) {
+			return err
+		}
+	}
 	if r.Landline && contact != nil {
 		contact.Lookup = &herald.LookupResult{Number: contact.Phone, LineType: "landline",
 			StatusCode: herald.LookupLandline, ErrorCode: r.ErrorCode, Vendor: r.Vendor, LookedUpAt: r.At}

@@ -45,7 +45,8 @@ type Result struct {
 //  7. act on the outcome by error class and record the status.
 //
 // Send makes at most one vendor call. The error is nil when the message was
-// accepted by the vendor, scheduled by SendAt, or already existed;
+// accepted by the vendor, scheduled by SendAt or deferred by a manager
+// (Result.NextAttempt), or already existed;
 // otherwise it says why (wrapping herald.ErrBlocked, the vendor's
 // *herald.VendorError, ...) and the Result, when non-nil, holds the stored
 // message. A retryable failure leaves the message scheduled for a retry that
@@ -348,6 +349,11 @@ func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, or
 			return m.send.OnMessageSend(ctx, ev)
 		})
 		if err != nil {
+			var deferred *herald.DeferError
+			if errors.As(err, &deferred) {
+				r, err := d.deferMessage(ctx, res, deferred.Until, err.Error())
+				return nil, r, err
+			}
 			if errors.Is(err, herald.ErrBlocked) {
 				res, _ := d.finish(ctx, res, herald.StatusBlocked, "", err.Error(), herald.SourceManager)
 				return nil, res, err
@@ -522,6 +528,28 @@ func (d *Dispatcher) finish(ctx context.Context, res *Result, status herald.Stat
 		return res, fmt.Errorf("dispatch: recording %s for message %s: %w", status, msg.ID, err)
 	}
 	res.Message = updated
+	return res, nil
+}
+
+// deferMessage holds a message this worker has until a manager's time: it
+// goes back to scheduled (no attempt counted) and Run sends it then. A
+// message that must be sent before then is canceled.
+func (d *Dispatcher) deferMessage(ctx context.Context, res *Result, until time.Time, reason string) (*Result, error) {
+	msg := res.Message
+	if !msg.SendBefore.IsZero() && !until.Before(msg.SendBefore) {
+		return d.finish(ctx, res, herald.StatusCanceled, "", reason+"; past the message's SendBefore", herald.SourceManager)
+	}
+	updated, err := d.store.UpdateMessage(ctx, &herald.MessageUpdate{
+		OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusScheduled,
+		ExpectStatus: unsentStatuses, ExpectLeaseOwner: d.cfg.WorkerID,
+		Event:  herald.StatusEvent{At: d.clock.Now(), Source: herald.SourceManager, Reason: reason},
+		Reason: &reason, SendAt: &until, Lease: &herald.Lease{},
+	})
+	if err != nil {
+		return res, fmt.Errorf("dispatch: deferring message %s: %w", msg.ID, err)
+	}
+	res.Message, res.NextAttempt = updated, until
+	d.scheduleRetry(updated, until.Sub(d.clock.Now()))
 	return res, nil
 }
 

@@ -507,3 +507,57 @@ func TestOutcomeIsRecordedWhenTheCallerGivesUp(t *testing.T) {
 	assert.Equal(t, herald.StatusUnknown, res.Message.Status, "not left in sending")
 	assert.Empty(t, res.Message.LeaseOwner)
 }
+
+func TestManagerDefersASend(t *testing.T) {
+	clock := newFakeClock()
+	opensAt := clock.Now().Add(time.Hour)
+	log := &callLog{}
+	gate := &recMgr{name: "gate", log: log, onSend: func(ev *herald.MessageSendEvent) error {
+		if now := ev.Env.Clock.Now(); now.Before(opensAt) {
+			return herald.Defer(opensAt, "outside sending hours")
+		}
+		return nil
+	}}
+	f := newFixture(t, func(cfg *dispatch.Config) {
+		cfg.Clock = clock
+		cfg.Managers = []herald.ServiceManager{gate}
+		cfg.EnabledManagers = []string{"gate"}
+	})
+	res, err := f.d.Send(bg, sms("org1", "+14155552671", "later please"))
+	require.NoError(t, err, "a deferral is not a failure")
+	assert.Equal(t, herald.StatusScheduled, res.Message.Status)
+	assert.True(t, res.NextAttempt.Equal(opensAt))
+	assert.Equal(t, 0, res.Message.Attempts, "no vendor attempt counted")
+	assert.Contains(t, res.Message.Reason, "outside sending hours")
+	assert.Empty(t, f.fake.Sends())
+
+	// Past its SendBefore, a deferred message is canceled instead.
+	m := sms("org1", "+14155552672", "now or never")
+	m.SendBefore = clock.Now().Add(30 * time.Minute)
+	res2, err := f.d.Send(bg, m)
+	require.NoError(t, err)
+	assert.Equal(t, herald.StatusCanceled, res2.Message.Status)
+
+	run(t, f.d)
+	clock.Advance(time.Hour)
+	eventually(t, func() bool { return f.fake.Accepted(res.Message.IdempotencyKey) }, "sent when the window opens")
+	assert.Equal(t, []string{"gate:send:org1", "gate:send:org1", "gate:send:org1"}, log.all()[:3],
+		"hooks ran for each message, and again when the deferred one fell due")
+}
+
+func TestOptedOutReportRecordsAnOptOut(t *testing.T) {
+	f := newFixture(t, nil)
+	res, err := f.d.Send(bg, &herald.Message{OrgID: "org1", Channel: herald.ChannelEmail, To: "ada@example.com", Subject: "Hi", Body: "Hello"})
+	require.NoError(t, err)
+	f.fake.Wait()
+	require.NoError(t, f.d.HandleReport(bg, &herald.DeliveryReport{OrgID: "org1", Vendor: "fake", EventID: "unsub-1",
+		VendorMessageID: res.Message.VendorMessageID, Engagement: herald.EngagementClicked, OptedOut: true}))
+	o, err := f.store.FindOptOut(bg, "org1", herald.ChannelEmail, "ada@example.com")
+	require.NoError(t, err)
+	assert.Equal(t, "vendor", o.Source)
+	_, err = f.d.Send(bg, &herald.Message{OrgID: "org1", Channel: herald.ChannelEmail, To: "ada@example.com", Subject: "Hi", Body: "Again"})
+	require.ErrorIs(t, err, herald.ErrBlocked)
+	// Texts to another address are unaffected.
+	_, err = f.d.Send(bg, sms("org1", "+14155552671", "hi"))
+	require.NoError(t, err)
+}
