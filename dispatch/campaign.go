@@ -424,21 +424,13 @@ func (d *Dispatcher) moveCampaign(ctx context.Context, orgID, campaignID, actor 
 // organization is stored with it. The vendor must implement
 // herald.OrgConfigurer.
 func (d *Dispatcher) UpdateVendorConfig(ctx context.Context, orgID, vendorName string, config map[string]string) (map[string]string, error) {
-	v, ok := d.vendors[vendorName]
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown vendor %q", herald.ErrInvalidInput, vendorName)
+	v, org, managers, err := d.vendorContext(ctx, orgID, vendorName)
+	if err != nil {
+		return nil, err
 	}
 	oc, ok := v.(herald.OrgConfigurer)
 	if !ok {
 		return nil, fmt.Errorf("%w: vendor %q has no organization configuration", herald.ErrUnsupported, vendorName)
-	}
-	org, err := d.organization(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	managers, err := d.managersFor(org)
-	if err != nil {
-		return nil, err
 	}
 	old := maps.Clone(org.VendorConfig[vendorName])
 	ev := &herald.VendorSetupEvent{Organization: org, VendorName: vendorName, OldConfig: old, NewConfig: maps.Clone(config), Data: map[string]string{}}
@@ -472,15 +464,7 @@ func (d *Dispatcher) UpdateVendorConfig(ctx context.Context, orgID, vendorName s
 // goes to the vendor), then the vendor decides. A vendor without
 // herald.OrgConfigurer is fully configured.
 func (d *Dispatcher) VendorFullyConfigured(ctx context.Context, orgID, vendorName string) (bool, error) {
-	v, ok := d.vendors[vendorName]
-	if !ok {
-		return false, fmt.Errorf("%w: unknown vendor %q", herald.ErrInvalidInput, vendorName)
-	}
-	org, err := d.organization(ctx, orgID)
-	if err != nil {
-		return false, err
-	}
-	managers, err := d.managersFor(org)
+	v, org, managers, err := d.vendorContext(ctx, orgID, vendorName)
 	if err != nil {
 		return false, err
 	}
@@ -508,9 +492,9 @@ func (d *Dispatcher) VendorFullyConfigured(ctx context.Context, orgID, vendorNam
 // implement herald.NumberInventory. Numbers bought before an error are
 // stored and returned with it.
 func (d *Dispatcher) BuyNumbers(ctx context.Context, orgID, vendorName string, p herald.BuyNumbersParams) ([]herald.OwnedNumber, error) {
-	v, ok := d.vendors[vendorName]
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown vendor %q", herald.ErrInvalidInput, vendorName)
+	v, org, managers, err := d.vendorContext(ctx, orgID, vendorName)
+	if err != nil {
+		return nil, err
 	}
 	inv, ok := v.(herald.NumberInventory)
 	if !ok {
@@ -518,14 +502,6 @@ func (d *Dispatcher) BuyNumbers(ctx context.Context, orgID, vendorName string, p
 	}
 	if p.Limit <= 0 {
 		return nil, fmt.Errorf("%w: limit must be positive", herald.ErrInvalidInput)
-	}
-	org, err := d.organization(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	managers, err := d.managersFor(org)
-	if err != nil {
-		return nil, err
 	}
 	p.Organization = org
 	if p.Country == "" {
@@ -555,4 +531,22 @@ func (d *Dispatcher) BuyNumbers(ctx context.Context, orgID, vendorName string, p
 		}
 	}
 	return bought, buyErr
+}
+
+// vendorContext resolves a vendor by name, the organization and its
+// enabled managers: what the vendor configuration paths start from.
+func (d *Dispatcher) vendorContext(ctx context.Context, orgID, vendorName string) (herald.Vendor, *herald.Organization, *managerList, error) {
+	v, ok := d.vendors[vendorName]
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("%w: unknown vendor %q", herald.ErrInvalidInput, vendorName)
+	}
+	org, err := d.organization(ctx, orgID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	managers, err := d.managersFor(org)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return v, org, managers, nil
 }
