@@ -54,8 +54,9 @@ type Env struct {
 	// event's organization.
 	State State
 	// Vendor is the organization's resolved vendor for the event's channel
-	// (for send hooks: the route's vendor or the default). It may be nil
-	// on paths without one. Managers type-assert capabilities on it.
+	// (for send hooks: the route's vendor or the default, re-resolved when
+	// an earlier hook changed Route.Vendor). It may be nil on paths without
+	// one. Managers type-assert capabilities on it.
 	Vendor Vendor
 	// Vendors resolves another registered vendor by name.
 	Vendors func(name string) (Vendor, bool)

@@ -34,10 +34,12 @@ type Dispatcher struct {
 	resolvedLists   sync.Map // list text → *resolved
 
 	vendorLimits map[string]*rate.Limiter
-	senderLimits sync.Map // address → *rate.Limiter
+	sendersMu    sync.RWMutex
+	senderLimits map[string]*rate.Limiter // sending address → limiter
+	vendorsFn    func(string) (herald.Vendor, bool)
 
 	statesMu sync.RWMutex
-	states   map[stateViewKey]*stateView
+	states   map[stateViewKey]herald.State
 
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -73,7 +75,8 @@ func New(cfg Config) (*Dispatcher, error) {
 		managers:        map[string]*manager{},
 		managerRegistry: map[string]herald.ServiceManager{},
 		vendorLimits:    map[string]*rate.Limiter{},
-		states:          map[stateViewKey]*stateView{},
+		states:          map[stateViewKey]herald.State{},
+		senderLimits:    map[string]*rate.Limiter{},
 		optOutWords:     keywordSet(cfg.OptOutKeywords),
 		optInWords:      keywordSet(cfg.OptInKeywords),
 	}
@@ -92,6 +95,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	for name, r := range cfg.RateLimits.Vendors {
 		d.vendorLimits[name] = newLimiter(r)
 	}
+	d.vendorsFn = d.vendorByName // one method value, not one per hook call
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("dispatch: reading random bytes: %w", err)
@@ -206,6 +210,31 @@ func (d *Dispatcher) resolveVendor(org *herald.Organization, name string, ch her
 	return v, name, nil
 }
 
+// senderLimiter returns the sending address's limiter, nil when it has
+// none: one from RateLimits.Senders, else a PerSender one, made on first use.
+func (d *Dispatcher) senderLimiter(from string) *rate.Limiter {
+	d.sendersMu.RLock()
+	l, ok := d.senderLimits[from]
+	d.sendersMu.RUnlock()
+	if ok {
+		return l
+	}
+	r, listed := d.cfg.RateLimits.Senders[from]
+	if !listed {
+		if d.cfg.RateLimits.PerSender.PerSecond <= 0 {
+			return nil
+		}
+		r = d.cfg.RateLimits.PerSender
+	}
+	d.sendersMu.Lock()
+	defer d.sendersMu.Unlock()
+	if l, ok = d.senderLimits[from]; !ok {
+		l = newLimiter(r)
+		d.senderLimits[from] = l
+	}
+	return l
+}
+
 // supports reports whether the named vendor is registered and sends on ch.
 func (d *Dispatcher) supports(name string, ch herald.Channel) bool {
 	md, ok := d.vendorMeta[name]
@@ -233,16 +262,7 @@ func (d *Dispatcher) waitRate(ctx context.Context, vendor, from string) error {
 	if from == "" {
 		return nil
 	}
-	var l *rate.Limiter
-	if v, ok := d.senderLimits.Load(from); ok {
-		l = v.(*rate.Limiter)
-	} else if r, ok := d.cfg.RateLimits.Senders[from]; ok {
-		v, _ := d.senderLimits.LoadOrStore(from, newLimiter(r))
-		l = v.(*rate.Limiter)
-	} else if d.cfg.RateLimits.PerSender.PerSecond > 0 {
-		v, _ := d.senderLimits.LoadOrStore(from, newLimiter(d.cfg.RateLimits.PerSender))
-		l = v.(*rate.Limiter)
-	}
+	l := d.senderLimiter(from)
 	if l == nil {
 		return nil
 	}

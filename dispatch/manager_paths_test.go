@@ -114,37 +114,8 @@ func TestEveryHookIsReachable(t *testing.T) {
 	assert.Equal(t, 1, n, "the manager's State is namespaced and persistent")
 }
 
-// stateOf reads the example manager's State for an organization straight
-// from the store, the way the dispatcher namespaces it.
+// stateOf is the example manager's State for an organization, as the
+// dispatcher namespaces it.
 func stateOf(f *fixture, org string) herald.State {
-	return &storeState{s: f.store, org: org, ns: example.Name}
-}
-
-type storeState struct {
-	s       herald.Store
-	org, ns string
-}
-
-func (s *storeState) k(key string) herald.StateKey {
-	return herald.StateKey{OrgID: s.org, Namespace: s.ns, Key: key}
-}
-
-func (s *storeState) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	v, err := s.s.GetState(ctx, s.k(key))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (s *storeState) Put(ctx context.Context, key string, v []byte) error {
-	return s.s.PutState(ctx, s.k(key), v)
-}
-
-func (s *storeState) Delete(ctx context.Context, key string) error {
-	return s.s.DeleteState(ctx, s.k(key))
-}
-
-func (s *storeState) CompareAndSwap(ctx context.Context, key string, old, v []byte) (bool, error) {
-	return s.s.CompareAndSwapState(ctx, s.k(key), old, v)
+	return herald.NamespacedState(f.store, org, example.Name)
 }

@@ -185,7 +185,7 @@ func (d *Dispatcher) env(m *manager, orgID string, vendor herald.Vendor) herald.
 	return herald.Env{
 		State:   d.stateFor(orgID, m.name),
 		Vendor:  vendor,
-		Vendors: d.vendorByName,
+		Vendors: d.vendorsFn,
 		Store:   d.store,
 		Clock:   d.clock,
 		Logger:  m.logger,
@@ -250,7 +250,7 @@ func runChain(ms []*manager, hook string, call func(m *manager) error) error {
 
 // stateFor returns the (cached) State of one manager in one organization,
 // so that running a hook allocates nothing for it.
-func (d *Dispatcher) stateFor(orgID, manager string) *stateView {
+func (d *Dispatcher) stateFor(orgID, manager string) herald.State {
 	k := stateViewKey{orgID, manager}
 	d.statesMu.RLock()
 	s := d.states[k]
@@ -264,7 +264,7 @@ func (d *Dispatcher) stateFor(orgID, manager string) *stateView {
 		if len(d.states) >= maxCachedStates {
 			clear(d.states)
 		}
-		s = &stateView{store: d.store, org: orgID, ns: manager}
+		s = herald.NamespacedState(d.store, orgID, manager)
 		d.states[k] = s
 	}
 	return s
@@ -274,42 +274,3 @@ type stateViewKey struct{ org, manager string }
 
 // maxCachedStates bounds the State cache; past it the cache starts over.
 const maxCachedStates = 1 << 16
-
-// stateView is a manager's State: the store's state namespaced to one
-// manager and one organization.
-type stateView struct {
-	store herald.StateStore
-	org   string
-	ns    string
-}
-
-func (s *stateView) key(k string) herald.StateKey {
-	return herald.StateKey{OrgID: s.org, Namespace: s.ns, Key: k}
-}
-
-func (s *stateView) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	v, err := s.store.GetState(ctx, s.key(key))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return v, true, nil
-}
-
-func (s *stateView) Put(ctx context.Context, key string, value []byte) error {
-	return s.store.PutState(ctx, s.key(key), value)
-}
-
-func (s *stateView) Delete(ctx context.Context, key string) error {
-	err := s.store.DeleteState(ctx, s.key(key))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
-func (s *stateView) CompareAndSwap(ctx context.Context, key string, old, value []byte) (bool, error) {
-	return s.store.CompareAndSwapState(ctx, s.key(key), old, value)
-}

@@ -120,9 +120,18 @@ func (d *Dispatcher) applyReport(ctx context.Context, r *herald.DeliveryReport, 
 	if err != nil {
 		return err
 	}
+	managers, err := d.managersFor(org)
+	if err != nil {
+		return err
+	}
 	var contact *herald.Contact
 	if msg.ContactID != "" {
 		if c, err := d.store.GetContact(ctx, msg.OrgID, msg.ContactID); err == nil {
+			contact = c
+		}
+	} else if r.Landline || r.OptedOut || len(managers.report) > 0 {
+		// A message sent without a contact: the contact by its address.
+		if c, err := d.store.FindContactByAddress(ctx, msg.OrgID, msg.To); err == nil {
 			contact = c
 		}
 	}
@@ -145,10 +154,6 @@ func (d *Dispatcher) applyReport(ctx context.Context, r *herald.DeliveryReport, 
 		} else {
 			d.logger.Warn("marking landline", "contact", contact.ID, "err", err)
 		}
-	}
-	managers, err := d.managersFor(org)
-	if err != nil {
-		return err
 	}
 	if len(managers.report) == 0 {
 		return nil

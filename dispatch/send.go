@@ -343,8 +343,13 @@ func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, or
 	route := &herald.Route{Vendor: msg.Vendor, From: msg.From, MessagingServiceID: msg.MessagingServiceID}
 	if len(managers.send) > 0 {
 		vendor, _, _ := d.resolveVendor(org, route.Vendor, msg.Channel)
+		routed := route.Vendor
 		ev := &herald.MessageSendEvent{Message: msg, Contact: contact, Organization: org, Campaign: campaign, Route: route, Attempt: msg.Attempts + 1}
 		err := runChain(managers.send, "OnMessageSend", func(m *manager) error {
+			if route.Vendor != routed { // an earlier hook rerouted: later ones see the new vendor
+				routed = route.Vendor
+				vendor, _, _ = d.resolveVendor(org, routed, msg.Channel)
+			}
 			ev.Env = d.env(m, msg.OrgID, vendor)
 			return m.send.OnMessageSend(ctx, ev)
 		})

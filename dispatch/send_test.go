@@ -561,3 +561,42 @@ func TestOptedOutReportRecordsAnOptOut(t *testing.T) {
 	_, err = f.d.Send(bg, sms("org1", "+14155552671", "hi"))
 	require.NoError(t, err)
 }
+
+func TestLaterHooksSeeTheReroutedVendor(t *testing.T) {
+	second := fake.New(fake.Options{Name: "second"})
+	var seen []string
+	reroute := &recMgr{name: "reroute", log: &callLog{}, onSend: func(ev *herald.MessageSendEvent) error {
+		seen = append(seen, ev.Env.Vendor.Metadata().Name)
+		ev.Route.Vendor = "second"
+		return nil
+	}}
+	observe := &recMgr{name: "observe", log: &callLog{}, onSend: func(ev *herald.MessageSendEvent) error {
+		seen = append(seen, ev.Env.Vendor.Metadata().Name)
+		return nil
+	}}
+	f := newFixture(t, func(cfg *dispatch.Config) {
+		cfg.Vendors = append(cfg.Vendors, second)
+		cfg.DefaultVendor = "fake"
+		cfg.Managers = []herald.ServiceManager{reroute, observe}
+		cfg.EnabledManagers = []string{"reroute", "observe"}
+	})
+	res, err := f.d.Send(bg, sms("org1", "+14155552671", "hi"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"fake", "second"}, seen)
+	assert.Equal(t, "second", res.Message.Vendor)
+	assert.Len(t, second.Sends(), 1)
+	assert.Empty(t, f.fake.Sends())
+}
+
+func TestReportFindsTheContactByAddress(t *testing.T) {
+	f := newFixture(t, nil)
+	_, err := f.store.PutContact(bg, &herald.Contact{ID: "c9", OrgID: "org1", Phone: "+14155552671"})
+	require.NoError(t, err)
+	_, err = f.d.Send(bg, sms("org1", "+14155552671", "error30006")) // no ContactID
+	require.NoError(t, err)
+	f.fake.Wait()
+	c, err := f.store.GetContact(bg, "org1", "c9")
+	require.NoError(t, err)
+	require.NotNil(t, c.Lookup, "the landline report reached the contact found by address")
+	assert.Equal(t, herald.LookupLandline, c.Lookup.StatusCode)
+}
