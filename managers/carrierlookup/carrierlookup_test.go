@@ -19,35 +19,6 @@ import (
 	"github.com/heraldmsg/herald/vendors/fake"
 )
 
-// state is a manager State over a memstore, as the dispatcher builds it.
-type state struct {
-	store herald.StateStore
-	org   string
-}
-
-func (s *state) key(k string) herald.StateKey {
-	return herald.StateKey{OrgID: s.org, Namespace: carrierlookup.Name, Key: k}
-}
-
-func (s *state) Get(ctx context.Context, k string) ([]byte, bool, error) {
-	v, err := s.store.GetState(ctx, s.key(k))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (s *state) Put(ctx context.Context, k string, v []byte) error {
-	return s.store.PutState(ctx, s.key(k), v)
-}
-
-func (s *state) Delete(ctx context.Context, k string) error {
-	return s.store.DeleteState(ctx, s.key(k))
-}
-
-func (s *state) CompareAndSwap(ctx context.Context, k string, old, v []byte) (bool, error) {
-	return s.store.CompareAndSwapState(ctx, s.key(k), old, v)
-}
 
 // paidOnly is a vendor with a paid lookup and nothing free.
 type paidOnly struct {
@@ -102,7 +73,7 @@ func newFixture(t *testing.T, v herald.Vendor) *fixture {
 	t.Helper()
 	st := memstore.New()
 	f := &fixture{store: st, org: &herald.Organization{ID: "org1"}, m: carrierlookup.New(carrierlookup.Options{})}
-	f.env = herald.Env{State: &state{store: st, org: "org1"}, Vendor: v, Store: st, Clock: herald.SystemClock{}}
+	f.env = herald.Env{State: herald.NamespacedState(st, "org1", carrierlookup.Name), Vendor: v, Store: st, Clock: herald.SystemClock{}}
 	return f
 }
 

@@ -365,7 +365,7 @@ func (m *Manager) sweep(ctx context.Context, s herald.State, orgID string) error
 func (m *Manager) Resume(ctx context.Context, store herald.StateStore, orgIDs ...string) error {
 	var errs []error
 	for _, org := range orgIDs {
-		if err := m.sweep(ctx, &stateView{store: store, org: org}, org); err != nil {
+		if err := m.sweep(ctx, herald.NamespacedState(store, org, Name), org); err != nil {
 			errs = append(errs, fmt.Errorf("optoutsync: resuming %s: %w", org, err))
 		}
 	}
@@ -461,36 +461,3 @@ func (m *Manager) backoff(n int) time.Duration {
 	return min(d, m.opts.MaxBackoff)
 }
 
-// stateView is a State over a StateStore, for Resume.
-type stateView struct {
-	store herald.StateStore
-	org   string
-}
-
-func (s *stateView) key(k string) herald.StateKey {
-	return herald.StateKey{OrgID: s.org, Namespace: Name, Key: k}
-}
-
-func (s *stateView) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	v, err := s.store.GetState(ctx, s.key(key))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (s *stateView) Put(ctx context.Context, key string, value []byte) error {
-	return s.store.PutState(ctx, s.key(key), value)
-}
-
-func (s *stateView) Delete(ctx context.Context, key string) error {
-	err := s.store.DeleteState(ctx, s.key(key))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
-func (s *stateView) CompareAndSwap(ctx context.Context, key string, old, value []byte) (bool, error) {
-	return s.store.CompareAndSwapState(ctx, s.key(key), old, value)
-}

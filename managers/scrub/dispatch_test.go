@@ -96,7 +96,7 @@ func TestTenThousandContactsThroughTheDispatcher(t *testing.T) {
 	require.NoError(t, first.Close())
 	paidBefore := fv.Lookups()
 	require.Less(t, paidBefore, n, "the restart happened midway")
-	p, err := scrub.ReadProgress(ctx, storeState{store: store, org: "org1"}, "big")
+	p, err := scrub.ReadProgress(ctx, herald.NamespacedState(store, "org1", scrub.Name), "big")
 	require.NoError(t, err)
 	assert.Equal(t, scrub.StatusInterrupted, p.Status)
 	assert.Equal(t, paidBefore, p.Paid, "every paid lookup is accounted for")

@@ -3,7 +3,6 @@ package scrub_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -18,40 +17,6 @@ import (
 	"github.com/heraldmsg/herald/vendors/fake"
 )
 
-// storeState is a herald.State over a memstore, namespaced as the
-// dispatcher namespaces it.
-type storeState struct {
-	store herald.StateStore
-	org   string
-}
-
-func (s storeState) key(k string) herald.StateKey {
-	return herald.StateKey{OrgID: s.org, Namespace: scrub.Name, Key: k}
-}
-
-func (s storeState) Get(ctx context.Context, k string) ([]byte, bool, error) {
-	v, err := s.store.GetState(ctx, s.key(k))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (s storeState) Put(ctx context.Context, k string, v []byte) error {
-	return s.store.PutState(ctx, s.key(k), v)
-}
-
-func (s storeState) Delete(ctx context.Context, k string) error {
-	err := s.store.DeleteState(ctx, s.key(k))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
-func (s storeState) CompareAndSwap(ctx context.Context, k string, old, v []byte) (bool, error) {
-	return s.store.CompareAndSwapState(ctx, s.key(k), old, v)
-}
 
 // syncBuffer is a log sink safe for the job goroutines.
 type syncBuffer struct {
@@ -95,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) env() herald.Env {
 	return herald.Env{
-		State:  storeState{store: f.store, org: f.org.ID},
+		State:  herald.NamespacedState(f.store, f.org.ID, scrub.Name),
 		Vendor: f.vendor,
 		Store:  f.store,
 		Clock:  herald.SystemClock{},
