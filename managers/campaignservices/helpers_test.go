@@ -16,7 +16,6 @@ import (
 	"github.com/heraldmsg/herald/vendors/fake"
 )
 
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -19,7 +19,6 @@ import (
 	"github.com/heraldmsg/herald/vendors/fake"
 )
 
-
 // paidOnly is a vendor with a paid lookup and nothing free.
 type paidOnly struct {
 	calls atomic.Int64

@@ -9,7 +9,7 @@
 // and sets Route.ForceMMS when the count is strictly greater than the
 // MMS/SMS price ratio, the price of one MMS over the price of one SMS
 // segment. Strictly: at a tie the SMS goes as SMS, because MMS has lower
-// throughput and fewer carriers take it. With Twilio's list prices
+// rate limits. With Twilio's list prices
 // (0.02/0.0075 ≈ 2.67) a body of 3 segments or more goes as MMS; with a
 // ratio of 3.75 (Bandwidth's list prices), 4 or more.
 //
@@ -44,8 +44,9 @@
 // billed as, so its metadata says CanSpendMoney with OnMessageSend as the
 // operation, as Spoke's does. With a correct ratio it only ever lowers the
 // bill; a wrong COST_RATIO_MMS_SMS can raise it. Only vendors that honour
-// Route.ForceMMS (Twilio) change anything; others ignore it. CostData is a
-// vendor call on a cache miss (a price list lookup, free at Twilio).
+// Route.ForceMMS change anything (vendors/twilio sends such a message as
+// MMS, vendors/fake bills it as one); others ignore it, as Spoke's
+// Bandwidth driver did. CostData is a vendor call on a cache miss.
 //
 // # Order
 //

@@ -19,40 +19,6 @@ import (
 	"github.com/heraldmsg/herald/vendors/fake"
 )
 
-// stateView is a manager State over a memstore, namespaced the way the
-// dispatcher namespaces it: one manager, one organization.
-type stateView struct {
-	store     *memstore.Store
-	org, name string
-}
-
-func (s stateView) key(k string) herald.StateKey {
-	return herald.StateKey{OrgID: s.org, Namespace: s.name, Key: k}
-}
-
-func (s stateView) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	v, err := s.store.GetState(ctx, s.key(key))
-	if errors.Is(err, herald.ErrNotFound) {
-		return nil, false, nil
-	}
-	return v, err == nil, err
-}
-
-func (s stateView) Put(ctx context.Context, key string, value []byte) error {
-	return s.store.PutState(ctx, s.key(key), value)
-}
-
-func (s stateView) Delete(ctx context.Context, key string) error {
-	if err := s.store.DeleteState(ctx, s.key(key)); !errors.Is(err, herald.ErrNotFound) {
-		return err
-	}
-	return nil
-}
-
-func (s stateView) CompareAndSwap(ctx context.Context, key string, old, value []byte) (bool, error) {
-	return s.store.CompareAndSwapState(ctx, s.key(key), old, value)
-}
-
 // clock is a settable clock.
 type clock struct {
 	mu sync.Mutex
@@ -155,7 +121,7 @@ func newFixture(vendors ...herald.Vendor) *fixture {
 // store, the clock and a logger.
 func (f *fixture) env(org string, vendor herald.Vendor) herald.Env {
 	return herald.Env{
-		State:  stateView{store: f.store, org: org, name: mmswhencheaper.Name},
+		State:  herald.NamespacedState(f.store, org, mmswhencheaper.Name),
 		Vendor: vendor,
 		Vendors: func(name string) (herald.Vendor, bool) {
 			v, ok := f.vendors[name]

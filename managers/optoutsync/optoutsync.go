@@ -460,4 +460,3 @@ func (m *Manager) backoff(n int) time.Duration {
 	}
 	return min(d, m.opts.MaxBackoff)
 }
-

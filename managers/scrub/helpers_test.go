@@ -17,7 +17,6 @@ import (
 	"github.com/heraldmsg/herald/vendors/fake"
 )
 
-
 // syncBuffer is a log sink safe for the job goroutines.
 type syncBuffer struct {
 	mu sync.Mutex

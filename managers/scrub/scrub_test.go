@@ -340,7 +340,9 @@ func TestStaleLeaseIsResumed(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.env().State.Put(context.Background(), "campaign/camp1", b))
 
-	m := scrub.New(fast())
+	// Slow enough (30 lookups at 100/s) that the resumed job still runs
+	// when CampaignData answers.
+	m := scrub.New(scrub.Options{LookupsPerSecond: 100, Concurrency: 2, ProgressInterval: 10 * time.Millisecond})
 	defer m.Close()
 	md := f.data(t, m, f.campaign)
 	assert.True(t, md.StartPolling, "CampaignData resumed the job")
