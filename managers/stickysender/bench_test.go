@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/dispatch"
+	"github.com/heraldmsg/herald/managers/mmswhencheaper"
 	"github.com/heraldmsg/herald/managers/numpicker"
 	"github.com/heraldmsg/herald/managers/quiethours"
 	"github.com/heraldmsg/herald/managers/stickysender"
@@ -48,9 +49,10 @@ func benchPipeline(b *testing.B, enabled ...string) *dispatch.Dispatcher {
 		b.Fatal(err)
 	}
 	d, err := dispatch.New(dispatch.Config{
-		Store:           store,
-		Vendors:         []herald.Vendor{fake.New(fake.Options{Quiet: true})},
-		Managers:        []herald.ServiceManager{qh, stickysender.New(stickysender.Options{}), numpicker.New(numpicker.Options{})},
+		Store:   store,
+		Vendors: []herald.Vendor{fake.New(fake.Options{Quiet: true})},
+		Managers: []herald.ServiceManager{qh, stickysender.New(stickysender.Options{}), numpicker.New(numpicker.Options{}),
+			mmswhencheaper.New()},
 		EnabledManagers: enabled,
 	})
 	if err != nil {
@@ -153,8 +155,19 @@ func BenchmarkHooks(b *testing.B) {
 // would swamp a mean on a busy machine. Both stores are emptied (timer
 // stopped) every 10,000 iterations.
 func BenchmarkPipelinePaired(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		enabled []string
+	}{
+		{"sticky+numpicker", []string{stickysender.Name, numpicker.Name}},
+		{"sticky+numpicker+mms", []string{stickysender.Name, numpicker.Name, mmswhencheaper.Name}},
+	} {
+		b.Run(c.name, func(b *testing.B) { pipelinePaired(b, c.enabled) })
+	}
+}
+
+func pipelinePaired(b *testing.B, enabled []string) {
 	ctx := context.Background()
-	enabled := []string{stickysender.Name, numpicker.Name}
 	bare, with := benchPipeline(b), benchPipeline(b, enabled...)
 	var tBare, tWith, delta []time.Duration
 	b.ReportAllocs()
@@ -187,7 +200,7 @@ func BenchmarkPipelinePaired(b *testing.B) {
 		tBare, tWith, delta = append(tBare, a), append(tWith, w), append(delta, w-a)
 	}
 	b.ReportMetric(float64(median(tBare)), "none-ns/msg")
-	b.ReportMetric(float64(median(tWith)), "sticky+numpicker-ns/msg")
+	b.ReportMetric(float64(median(tWith)), "with-ns/msg")
 	b.ReportMetric(float64(median(delta)), "managers-ns/msg")
 }
 
