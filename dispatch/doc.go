@@ -26,6 +26,9 @@
 //   - Webhooks returns an http.Handler that mounts every vendor's
 //     callbacks, verified by the vendor, size-capped, per organization.
 //   - OptOut and UndoOptOut record and lift opt-outs by hand.
+//   - RegisterDevice and RemoveDevice keep a contact's push devices;
+//     SendToContact sends one message per device of a channel (or to the
+//     contact's phone or email). A device a vendor reports gone is removed.
 //   - CreateCampaign, LoadContacts, StartCampaign, ArchiveCampaign and
 //     UnarchiveCampaign run the campaign lifecycle with its hooks; the
 //     dispatcher itself refuses to start a campaign a manager reports not
