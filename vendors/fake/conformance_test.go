@@ -1,7 +1,10 @@
 package fake_test
 
 import (
+	"net/http"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/vendors/fake"
@@ -63,5 +66,56 @@ func TestConformance(t *testing.T) {
 			{Name: "408", Request: failing("408"), Class: herald.ClassMaybeDelivered, Code: "408"},
 			{Name: "400", Request: failing("400"), Class: herald.ClassPermanent, Code: "400"},
 		},
+		MediaRequest: func(t *testing.T) *herald.SendRequest {
+			r := request(herald.ChannelMMS, "a picture")
+			r.Message.Media = []string{fake.PictureURL}
+			return r
+		},
+		Codes: []string{"400", "401", "403", "404", "408", "409", "410", "429", "20003", "20429", "21211", "21610",
+			"21614", "30003", "30004", "30005", "30006", "30007", "30008"},
+		Webhooks: &vendortest.WebhookKit{
+			Report: func(t *testing.T) (*herald.WebhookRequest, herald.DeliveryReport) {
+				want := herald.DeliveryReport{EventID: "ev-1", VendorMessageID: "FAKE-1", Status: herald.StatusFailed, ErrorCode: "30003"}
+				body, err := fake.EncodeWebhook([]herald.DeliveryReport{want}, nil)
+				require.NoError(t, err)
+				return signedWebhook(body, "/status"), want
+			},
+			Inbound: func(t *testing.T) (*herald.WebhookRequest, herald.InboundMessage) {
+				want := herald.InboundMessage{EventID: "in-1", From: "+15555550101", Body: "STOP", Channel: herald.ChannelSMS}
+				body, err := fake.EncodeWebhook(nil, []herald.InboundMessage{want})
+				require.NoError(t, err)
+				return signedWebhook(body, "/inbound"), want
+			},
+			Forge: func(t *testing.T, valid *herald.WebhookRequest) []*herald.WebhookRequest {
+				wrongKey := cloneWebhook(valid)
+				wrongKey.Header.Set(fake.SignatureHeader, fake.Sign("not-the-secret", valid.Body))
+				otherOrg := cloneWebhook(valid)
+				otherOrg.Organization = &herald.Organization{ID: "org2", VendorConfig: map[string]map[string]string{
+					"fake": {fake.ConfigSecret: "org2-secret"}}}
+				return []*herald.WebhookRequest{wrongKey, otherOrg}
+			},
+			Malformed: func(t *testing.T) *herald.WebhookRequest { return signedWebhook([]byte(`{"reports":[{}]}`), "/status") },
+		},
 	})
+}
+
+const webhookSecret = "conformance-secret"
+
+// signedWebhook is a webhook request for org1 signed with its secret.
+func signedWebhook(body []byte, path string) *herald.WebhookRequest {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set(fake.SignatureHeader, fake.Sign(webhookSecret, body))
+	return &herald.WebhookRequest{
+		Organization: &herald.Organization{ID: "org1", VendorConfig: map[string]map[string]string{
+			"fake": {fake.ConfigAccount: "acct", fake.ConfigSecret: webhookSecret}}},
+		Method: http.MethodPost, URL: "https://hooks.example.com/org1/fake" + path, Path: path, Header: h, Body: body,
+	}
+}
+
+func cloneWebhook(r *herald.WebhookRequest) *herald.WebhookRequest {
+	c := *r
+	c.Header = r.Header.Clone()
+	c.Body = append([]byte(nil), r.Body...)
+	return &c
 }

@@ -27,41 +27,45 @@
 //     *herald.VendorError with a valid Class and Vendor equal to the
 //     vendor's Name (and, for Failures, the expected class, code and
 //     Retry-After).
+//   - MediaSend (with Kit.MediaRequest): a message with media (an MMS with
+//     pictures) is accepted and left unchanged.
+//   - Stall (with Kit.Stall): a send the fake API never answers returns
+//     within Prompt of its deadline (Kit.StallAfter), with
+//     context.DeadlineExceeded in the chain and class maybe-delivered (or
+//     temporary).
+//   - Failures: each with its class and code; RetryAfter (or any positive
+//     one with WantRetryAfter) for rate-limit answers with Retry-After.
 //   - DescribeError (when the vendor implements herald.ErrorDescriber): the
-//     description of a code, known or not, carries that code.
+//     description of a code, known or not, carries that code; every code
+//     of Kit.Codes (the vendor's documented codes) has its own non-empty
+//     description.
+//   - Webhooks (when the vendor implements herald.WebhookHandler and the
+//     kit has a WebhookKit): a correctly signed report and inbound message
+//     parse to the expected events, stamped with the vendor's Name and the
+//     organization's ID, each with an EventID; a replay parses to the same
+//     EventIDs (the dispatcher deduplicates on them); the request is left
+//     unchanged; unsigned, tampered and kit-forged requests are refused
+//     with an error wrapping herald.ErrUnauthorized and no events; a
+//     verified malformed request with herald.ErrInvalidInput.
+//   - BatchSend (when the vendor implements herald.BatchSender): one outcome
+//     per request, in order, each like a Send's.
 //   - Concurrent: Kit.Concurrency (20) Sends at once, across the channels,
 //     all succeed with distinct VendorMessageIDs; run it under -race.
 //
 // Every error a Send returns must also have a valid class (its VendorError,
-// or herald.ClassOf's reading of it).
+// or herald.ClassOf's reading of it). Every Kit field but New and Request
+// is optional; a check without its fixture is skipped.
 //
-// # How the kit grows
-//
-// Each real vendor issue extends Kit with the fixtures its checks need,
-// optional so that existing callers keep passing:
-//
-//   - webhooks: a Webhook func building a correctly signed request (a
-//     delivery report, an inbound message) for the vendor's WebhookHandler.
-//     The kit then checks that ParseWebhook returns the events with the
-//     vendor's Name and the organization's ID, that a missing or forged
-//     signature is refused with herald.ErrUnauthorized and no events, a
-//     malformed body with herald.ErrInvalidInput, and that parsing twice
-//     gives the same EventIDs (the dispatcher deduplicates on them).
-//   - rate limits: a Failures entry whose fake API answers 429 with a
-//     Retry-After header, with WantRetryAfter set: the kit checks the class
-//     is rate-limited and RetryAfter is the header's value.
-//   - timeouts: a Stall request the fake API never answers; the kit checks
-//     that Send returns when its deadline passes, with class
-//     maybe-delivered.
-//   - capabilities: checks for ContactLookup, NumberInventory,
-//     MessagingServices and OrgConfigurer (secrets obscured, ObscuredSecret
-//     meaning unchanged) as vendors implementing them arrive.
+// Capability checks (ContactLookup, NumberInventory, MessagingServices,
+// OrgConfigurer) stay in each vendor's own tests: what a correct answer is
+// depends on the fake API's data.
 package vendortest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -93,6 +97,58 @@ type Kit struct {
 	// Prompt is how soon Send must return when its context has ended;
 	// default 2 s.
 	Prompt time.Duration
+
+	// MediaRequest returns a request with Message.Media (an MMS with
+	// pictures) that the fake API accepts; optional. The MediaSend check
+	// sends it.
+	MediaRequest func(t *testing.T) *herald.SendRequest
+	// Stall returns a request the fake API receives and never answers;
+	// optional. The Stall check sends it with a short deadline (StallAfter)
+	// and requires Send to return within Prompt of the deadline with
+	// context.DeadlineExceeded in the chain and class maybe-delivered (the
+	// request reached the vendor), or class temporary for vendors whose
+	// API is known not to act on unanswered requests.
+	Stall func(t *testing.T) *herald.SendRequest
+	// StallAfter is the Stall check's deadline; default 200 ms.
+	StallAfter time.Duration
+	// Codes lists the vendor's documented error codes; optional. The
+	// DescribeError check requires a description of each, with that Code,
+	// that is not the description of a made-up code.
+	Codes []string
+	// Webhooks builds webhook requests for vendors implementing
+	// herald.WebhookHandler; optional (the Webhooks checks are skipped
+	// without it).
+	Webhooks *WebhookKit
+}
+
+// WebhookKit builds correctly verified webhook requests, as the vendor's
+// API would send them to the dispatcher's Webhooks() mount. Report and
+// Inbound are each optional; the checks of a missing one are skipped.
+//
+// Given a request, the kit checks that ParseWebhook returns the expected
+// event with the vendor's Name and the organization's ID; that parsing the
+// same request again yields the same EventIDs (the dispatcher deduplicates
+// on them, so a replay changes nothing); that ParseWebhook does not modify
+// the request; and that forgeries are refused with an error wrapping
+// herald.ErrUnauthorized and no events: the request without any header
+// but Content-Type (unsigned), with one byte of the body changed
+// (tampered), and whatever Forge returns.
+type WebhookKit struct {
+	// Report returns a request carrying one delivery report and the report
+	// it must parse to: VendorMessageID, Status, Engagement and ErrorCode
+	// are compared (EventID too, when set).
+	Report func(t *testing.T) (*herald.WebhookRequest, herald.DeliveryReport)
+	// Inbound returns a request carrying one inbound message and the
+	// message it must parse to: From, Body and Media are compared (Channel
+	// and EventID too, when set).
+	Inbound func(t *testing.T) (*herald.WebhookRequest, herald.InboundMessage)
+	// Forge returns more forgeries of a valid request (a wrong secret,
+	// another organization's signature, ...); optional.
+	Forge func(t *testing.T, valid *herald.WebhookRequest) []*herald.WebhookRequest
+	// Malformed returns a correctly verified request whose content is not
+	// a valid webhook; optional. ParseWebhook must refuse it with
+	// herald.ErrInvalidInput.
+	Malformed func(t *testing.T) *herald.WebhookRequest
 }
 
 // Failure is a request the vendor's fake API refuses, and what the
@@ -108,6 +164,9 @@ type Failure struct {
 	Code string
 	// WantRetryAfter requires a positive RetryAfter.
 	WantRetryAfter bool
+	// RetryAfter, when set, is the RetryAfter the error must carry (the
+	// fake API's Retry-After header).
+	RetryAfter time.Duration
 }
 
 // seq keeps message IDs unique across every check of a process.
@@ -124,6 +183,9 @@ func Run(t *testing.T, k Kit) {
 	if k.Prompt <= 0 {
 		k.Prompt = 2 * time.Second
 	}
+	if k.StallAfter <= 0 {
+		k.StallAfter = 200 * time.Millisecond
+	}
 
 	t.Run("Metadata", func(t *testing.T) { checkMetadata(t, k) })
 	t.Run("Send", func(t *testing.T) {
@@ -131,6 +193,12 @@ func Run(t *testing.T, k Kit) {
 		for _, ch := range v.Metadata().Channels {
 			t.Run(string(ch), func(t *testing.T) { checkSend(t, k, ch) })
 		}
+	})
+	t.Run("MediaSend", func(t *testing.T) {
+		if k.MediaRequest == nil {
+			t.Skip("no Kit.MediaRequest")
+		}
+		checkMediaSend(t, k)
 	})
 	t.Run("IdempotentSend", func(t *testing.T) { checkIdempotent(t, k) })
 	t.Run("CanceledContext", func(t *testing.T) {
@@ -142,6 +210,12 @@ func Run(t *testing.T, k Kit) {
 		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 		defer cancel()
 		checkEndedContext(t, k, ctx, context.DeadlineExceeded)
+	})
+	t.Run("Stall", func(t *testing.T) {
+		if k.Stall == nil {
+			t.Skip("no Kit.Stall")
+		}
+		checkStall(t, k)
 	})
 	t.Run("FailingRequest", func(t *testing.T) {
 		if k.FailingRequest == nil {
@@ -161,6 +235,7 @@ func Run(t *testing.T, k Kit) {
 		})
 	}
 	t.Run("DescribeError", func(t *testing.T) { checkDescribe(t, k) })
+	t.Run("Webhooks", func(t *testing.T) { checkWebhooks(t, k) })
 	t.Run("BatchSend", func(t *testing.T) { checkBatch(t, k) })
 	t.Run("Concurrent", func(t *testing.T) { checkConcurrent(t, k) })
 }
@@ -303,6 +378,9 @@ func checkFailure(t *testing.T, k Kit, f Failure) {
 	if f.WantRetryAfter {
 		assert.Positive(t, ve.RetryAfter, "a rate-limited error must carry RetryAfter")
 	}
+	if f.RetryAfter > 0 {
+		assert.Equal(t, f.RetryAfter, ve.RetryAfter, "RetryAfter must be the API's Retry-After")
+	}
 }
 
 func checkDescribe(t *testing.T, k Kit) {
@@ -328,6 +406,16 @@ func checkDescribe(t *testing.T, k Kit) {
 	}
 	for _, c := range codes {
 		assert.Equal(t, c, d.DescribeError(c).Code, "DescribeError(%q).Code", c)
+	}
+	unknown := d.DescribeError("vendortest-unknown-code").Description
+	for _, c := range k.Codes {
+		desc := d.DescribeError(c)
+		assert.Equal(t, c, desc.Code, "DescribeError(%q).Code", c)
+		assert.NotEmpty(t, desc.Description, "DescribeError(%q) has no description", c)
+		if unknown != "" {
+			assert.NotEqual(t, strings.ReplaceAll(unknown, "vendortest-unknown-code", c), desc.Description,
+				"DescribeError(%q): a documented code needs its own description", c)
+		}
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +42,20 @@ func (e *echo) Metadata() herald.VendorMetadata {
 }
 
 func (e *echo) Send(ctx context.Context, req *herald.SendRequest) (*herald.SendResult, error) {
+	if len(req.Message.Media) > 0 && e.broken == "nomedia" {
+		return nil, &herald.VendorError{Vendor: "echo", Class: herald.ClassPermanent, Code: "E2"}
+	}
+	if req.Message.Body == "stall" {
+		switch e.broken {
+		case "stallignore":
+			time.Sleep(time.Second)
+		case "stallclass":
+			<-ctx.Done()
+			return nil, &herald.VendorError{Vendor: "echo", Class: herald.ClassPermanent, Err: ctx.Err()}
+		}
+		<-ctx.Done()
+		return nil, &herald.VendorError{Vendor: "echo", Class: herald.ClassMaybeDelivered, Err: ctx.Err()}
+	}
 	switch e.broken {
 	case "ignorectx":
 		time.Sleep(200 * time.Millisecond)
@@ -86,7 +102,63 @@ func (e *echo) DescribeError(code string) herald.ErrorDescription {
 	if e.broken == "describe" {
 		return herald.ErrorDescription{Description: "?"}
 	}
+	if code == "E1" && e.broken != "generic" {
+		return herald.ErrorDescription{Code: code, Description: "echo refused the message"}
+	}
 	return herald.ErrorDescription{Code: code, Description: "echo error " + code}
+}
+
+// ParseWebhook takes bodies "report:<message id>:<status>" and
+// "inbound:<from>:<text>", signed by the header X-Echo-Sig = "sig:" + body.
+func (e *echo) ParseWebhook(ctx context.Context, req *herald.WebhookRequest) (*herald.WebhookResult, error) {
+	body := string(req.Body)
+	if e.broken != "forgery" && req.Header.Get("X-Echo-Sig") != "sig:"+body {
+		if e.broken == "forgedinvalid" {
+			return nil, herald.ErrInvalidInput
+		}
+		return nil, herald.ErrUnauthorized
+	}
+	if e.broken == "mutateswebhook" {
+		req.Header.Set("X-Seen", "1")
+	}
+	parts := strings.SplitN(body, ":", 3)
+	if len(parts) != 3 || parts[1] == "" {
+		if e.broken == "malformedunauth" {
+			return nil, herald.ErrUnauthorized
+		}
+		return nil, herald.ErrInvalidInput
+	}
+	orgID := req.Organization.ID
+	if e.broken == "wrongorg" {
+		orgID = ""
+	}
+	e.mu.Lock()
+	e.n++
+	n := e.n
+	e.mu.Unlock()
+	event := parts[1]
+	if e.broken == "eventid" {
+		event = fmt.Sprintf("%s-%d", parts[1], n)
+	}
+	res := &herald.WebhookResult{}
+	switch parts[0] {
+	case "report":
+		res.Reports = []herald.DeliveryReport{{OrgID: orgID, Vendor: "echo", EventID: event, VendorMessageID: parts[1],
+			Status: herald.Status(parts[2])}}
+	case "inbound":
+		res.Inbound = []herald.InboundMessage{{OrgID: orgID, Vendor: "echo", EventID: event, From: parts[1], Body: parts[2]}}
+	default:
+		return nil, herald.ErrInvalidInput
+	}
+	return res, nil
+}
+
+func echoWebhook(body string) *herald.WebhookRequest {
+	h := http.Header{}
+	h.Set("Content-Type", "text/plain")
+	h.Set("X-Echo-Sig", "sig:"+body)
+	return &herald.WebhookRequest{Organization: &herald.Organization{ID: "o"}, Method: http.MethodPost,
+		URL: "https://h.example.com/o/echo/status", Path: "/status", Header: h, Body: []byte(body)}
 }
 
 func kit(broken string) vendortest.Kit {
@@ -106,6 +178,28 @@ func kit(broken string) vendortest.Kit {
 			Class: herald.ClassPermanent, Code: "E1",
 		}},
 		Prompt: 100 * time.Millisecond,
+		MediaRequest: func(t *testing.T) *herald.SendRequest {
+			return &herald.SendRequest{Message: &herald.Message{OrgID: "o", Channel: herald.ChannelSMS, To: "x",
+				Body: "pic", Media: []string{"https://example.com/a.png"}}}
+		},
+		Stall: func(t *testing.T) *herald.SendRequest {
+			return &herald.SendRequest{Message: &herald.Message{OrgID: "o", Channel: herald.ChannelSMS, To: "x", Body: "stall"}}
+		},
+		StallAfter: 50 * time.Millisecond,
+		Codes:      []string{"E1"},
+		Webhooks: &vendortest.WebhookKit{
+			Report: func(t *testing.T) (*herald.WebhookRequest, herald.DeliveryReport) {
+				return echoWebhook("report:E7:delivered"), herald.DeliveryReport{VendorMessageID: "E7", Status: herald.StatusDelivered}
+			},
+			Inbound: func(t *testing.T) (*herald.WebhookRequest, herald.InboundMessage) {
+				return echoWebhook("inbound:+15550001:STOP"), herald.InboundMessage{From: "+15550001", Body: "STOP"}
+			},
+			Forge: func(t *testing.T, valid *herald.WebhookRequest) []*herald.WebhookRequest {
+				valid.Header.Set("X-Echo-Sig", "sig:other")
+				return []*herald.WebhookRequest{valid}
+			},
+			Malformed: func(t *testing.T) *herald.WebhookRequest { return echoWebhook("nonsense") },
+		},
 	}
 }
 
@@ -128,17 +222,27 @@ func TestKitCatchesBrokenVendors(t *testing.T) {
 		t.Skip("runs subprocesses")
 	}
 	cases := map[string]string{
-		"name":          "lower-case token",
-		"dupchannel":    "listed twice",
-		"noid":          "VendorMessageID is required",
-		"ignorectx":     "must fail",
-		"slowctx":       "promptly",
-		"plainerr":      "*herald.VendorError",
-		"wrongvendor":   "the vendor's Name",
-		"mutates":       "must not modify",
-		"dupids":        "got the same VendorMessageID",
-		"notidempotent": "first VendorMessageID",
-		"describe":      "DescribeError",
+		"name":            "lower-case token",
+		"dupchannel":      "listed twice",
+		"noid":            "VendorMessageID is required",
+		"ignorectx":       "must fail",
+		"slowctx":         "promptly",
+		"plainerr":        "*herald.VendorError",
+		"wrongvendor":     "the vendor's Name",
+		"mutates":         "must not modify",
+		"dupids":          "got the same VendorMessageID",
+		"notidempotent":   "first VendorMessageID",
+		"describe":        "DescribeError",
+		"generic":         "needs its own description",
+		"nomedia":         "Send with media",
+		"stallignore":     "promptly when its deadline passes",
+		"stallclass":      "an unanswered send is maybe-delivered",
+		"forgery":         "webhook accepted",
+		"forgedinvalid":   "must wrap herald.ErrUnauthorized",
+		"mutateswebhook":  "must not modify the request",
+		"malformedunauth": "is invalid, not unauthorized",
+		"wrongorg":        "OrgID",
+		"eventid":         "a replay must yield the same EventIDs",
 	}
 	for broken, want := range cases {
 		t.Run(broken, func(t *testing.T) {
