@@ -18,5 +18,26 @@
 // never repeat a whole phone number or email address, since they end up in
 // logs: a phone number is named by at most its last four digits.
 //
-// All functions are safe for concurrent use and keep no state between calls.
+// The normalisation functions are safe for concurrent use and keep no state
+// between calls.
+//
+// The rest of the package gets contacts in and messages out:
+//
+//   - Loading: a [Loader] streams contacts (iter.Seq2) into the dispatcher's
+//     LoadContacts, which normalises, deduplicates and stores them.
+//     [CSVLoader] and [ReadCSV] read contact files (header aliases, required
+//     columns, custom fields, BOM, CRLF, quoting) in constant memory;
+//     [SQLLoader] reads a database/sql query. [WithProgress] reports progress
+//     of a long load, [TimezoneFor] guesses a contact's time zone from its
+//     ZIP code or phone number, and [NormalizeZip] tidies postal codes.
+//   - Remote sources: a [Source] is a CRM holding contacts and their owners
+//     (package contacts/airtable is one); [CachedSource] caches each owner's
+//     list with incremental refresh, periodic reconcile, singleflight and
+//     the source's rate limit.
+//   - Templates: [ParseTemplate] reads message templates in Spoke's
+//     {firstName} style and the {{field}} style, [Template.Render] fills one
+//     for a contact with a missing-field policy and says how many SMS
+//     segments it costs, and [TemplatesByCategory] lists them by category.
+//   - Routing: a [Router] picks an owner for a sender no contact matches
+//     ([DefaultOwner], [RoundRobin], [LeastLoaded]).
 package contacts
