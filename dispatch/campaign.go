@@ -38,13 +38,33 @@ type LoadOptions struct {
 	// MaxRejected caps the sample of rejected rows kept in the stats;
 	// zero means 20.
 	MaxRejected int
-	// LoaderName is recorded in the stats.
-	LoaderName string
+	// LoaderName and LoaderDetail are recorded in the stats (LoadFrom fills
+	// them from the loader's metadata).
+	LoaderName   string
+	LoaderDetail string
+	// Progress, when set, is called every ProgressEvery rows read (zero
+	// means 10,000) and once more when the stream ends.
+	Progress      contacts.ProgressFunc
+	ProgressEvery int
+}
+
+// LoadFrom is LoadContacts reading from a contacts.Loader (CSV, SQL, ...),
+// with the loader's name and detail in the stats.
+func (d *Dispatcher) LoadFrom(ctx context.Context, orgID, campaignID string, l contacts.Loader, opts LoadOptions) (*herald.LoadStats, error) {
+	md := l.Metadata()
+	if opts.LoaderName == "" {
+		opts.LoaderName = md.Name
+	}
+	if opts.LoaderDetail == "" {
+		opts.LoaderDetail = md.Detail
+	}
+	return d.LoadContacts(ctx, orgID, campaignID, l.Load(ctx), opts)
 }
 
 // LoadContacts replaces a draft campaign's contacts with those read from
 // src: each phone normalised to E.164 (or rejected), duplicates by number
-// dropped (the first wins), opted-out numbers removed, then stored
+// dropped (the first wins), opted-out numbers removed, a missing Timezone
+// filled from the zip or the phone where known, then stored
 // atomically (a failed load leaves the old set), then the organization's
 // contact-load hooks run. Contacts get OrgID, CampaignID and, when empty,
 // an ID. The stats are returned even when hooks fail.
@@ -64,7 +84,10 @@ func (d *Dispatcher) LoadContacts(ctx context.Context, orgID, campaignID string,
 	if maxRejected == 0 {
 		maxRejected = 20
 	}
-	stats := &herald.LoadStats{LoaderName: opts.LoaderName}
+	stats := &herald.LoadStats{LoaderName: opts.LoaderName, LoaderDetail: opts.LoaderDetail}
+	if opts.Progress != nil {
+		src = contacts.WithProgress(src, opts.ProgressEvery, opts.Progress)
+	}
 	reject := func(row int, value, reason string) {
 		if len(stats.Rejected) < maxRejected {
 			stats.Rejected = append(stats.Rejected, herald.RejectedContact{Row: row, Value: value, Reason: reason})
@@ -112,6 +135,11 @@ func (d *Dispatcher) LoadContacts(ctx context.Context, orgID, campaignID string,
 		}
 		n := c.Clone()
 		n.Phone, n.OrgID, n.CampaignID = phone, orgID, campaignID
+		if n.Timezone == "" {
+			if tz, ok := contacts.TimezoneFor(n.Zip, phone); ok {
+				n.Timezone = tz
+			}
+		}
 		if n.ID == "" {
 			n.ID = campaignID + "-" + itoa(row)
 		}

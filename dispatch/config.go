@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/contacts"
 )
 
 // Config configures a Dispatcher. Only Vendors is required; every other
@@ -73,6 +74,11 @@ type Config struct {
 	// OnInbound receives every inbound message after it was recorded,
 	// routed to the contact's owner. Optional.
 	OnInbound func(ctx context.Context, in *Inbound) error
+	// Router picks an owner for an inbound message whose sender matches no
+	// contact, or a contact without an owner (contacts.DefaultOwner,
+	// RoundRobin, LeastLoaded, or the host's own). Optional: without it
+	// such messages reach OnInbound with no Owner.
+	Router contacts.Router
 	// Logger receives the dispatcher's logs. Default: discard.
 	Logger *slog.Logger
 	// Clock tells the time. Default: herald.SystemClock.

@@ -204,6 +204,9 @@ type Inbound struct {
 	// there is one; its campaign is the conversation.
 	InReplyTo *herald.Message
 	Campaign  *herald.Campaign
+	// Routed is true when Owner came from Config.Router rather than from
+	// the contact.
+	Routed bool
 	// OptedOut / OptedIn are set when the message was an opt-out or
 	// opt-in keyword and the dispatcher acted on it.
 	OptedOut bool
@@ -274,6 +277,16 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, in *herald.InboundMessag
 	}
 	if out.Contact != nil {
 		out.Owner = out.Contact.Owner
+	}
+	if out.Owner == "" && d.cfg.Router != nil {
+		owner, err := d.cfg.Router.Route(ctx, &c)
+		switch {
+		case err == nil:
+			out.Owner, out.Routed = owner, true
+		case errors.Is(err, contacts.ErrNoOwner):
+		default:
+			return fmt.Errorf("dispatch: routing inbound: %w", err)
+		}
 	}
 
 	var errs []error
