@@ -254,7 +254,7 @@ type Organization struct {
 	// Features overrides process-wide settings for this organization. An
 	// override replaces the process-wide value; it never merges. Keys the
 	// dispatcher reads: FeatureServiceManagers, FeatureDefaultVendor,
-	// FeaturePhoneCountry and FeatureVendorPrefix+channel.
+	// FeaturePhoneCountry, FeatureMaxContacts and FeatureVendorPrefix+channel.
 	Features map[string]string
 	// VendorConfig holds per-vendor configuration (credentials, ...) keyed
 	// by vendor name, as saved through the vendor's OrgConfigurer.
@@ -276,6 +276,9 @@ const (
 	// FeaturePhoneCountry is the ISO 3166 region used to read national phone
 	// numbers ("US", "GB").
 	FeaturePhoneCountry = "PHONE_NUMBER_COUNTRY"
+	// FeatureMaxContacts caps how many contacts one campaign load keeps
+	// (a positive integer); a load's own limit wins over it.
+	FeatureMaxContacts = "MAX_CONTACTS"
 )
 
 // Feature returns the organization's feature value for key and whether it

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"strconv"
 	"strings"
 
 	"github.com/heraldmsg/herald"
@@ -32,8 +33,9 @@ func (d *Dispatcher) CreateCampaign(ctx context.Context, c *herald.Campaign) (*h
 
 // LoadOptions tunes LoadContacts.
 type LoadOptions struct {
-	// MaxContacts caps the load; zero means no cap. Contacts past it are
-	// counted in OverLimit.
+	// MaxContacts caps the load; zero means the organization's
+	// herald.FeatureMaxContacts, else no cap. Contacts past it are counted
+	// in OverLimit.
 	MaxContacts int
 	// MaxRejected caps the sample of rejected rows kept in the stats;
 	// zero means 20.
@@ -79,6 +81,15 @@ func (d *Dispatcher) LoadContacts(ctx context.Context, orgID, campaignID string,
 	org, err := d.organization(ctx, orgID)
 	if err != nil {
 		return nil, err
+	}
+	if opts.MaxContacts == 0 {
+		if v, ok := org.Feature(herald.FeatureMaxContacts); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("%w: organization %s: %s=%q is not a count", herald.ErrConfig, orgID, herald.FeatureMaxContacts, v)
+			}
+			opts.MaxContacts = n
+		}
 	}
 	maxRejected := opts.MaxRejected
 	if maxRejected == 0 {

@@ -66,3 +66,23 @@ func TestUnknownSendersAreRouted(t *testing.T) {
 	assert.True(t, got[1].Routed && got[2].Routed)
 	assert.ElementsMatch(t, []string{"ana", "bo"}, []string{got[1].Owner, got[2].Owner}, "strangers in turn")
 }
+
+func TestOrganizationCapsContactLoads(t *testing.T) {
+	f := newFixture(t, nil)
+	_, err := f.store.PutOrganization(bg, &herald.Organization{ID: "org1", Features: map[string]string{herald.FeatureMaxContacts: "2"}})
+	require.NoError(t, err)
+	_, err = f.d.CreateCampaign(bg, &herald.Campaign{ID: "c1", OrgID: "org1"})
+	require.NoError(t, err)
+	csv := "first_name,last_name,cell\nA,A,+14155550101\nB,B,+14155550102\nC,C,+14155550103\n"
+	stats, err := f.d.LoadFrom(bg, "org1", "c1", contacts.NewCSVLoader(strings.NewReader(csv), contacts.CSVOptions{}), dispatch.LoadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, stats.FinalCount)
+	assert.Equal(t, 1, stats.OverLimit)
+
+	_, err = f.store.PutOrganization(bg, &herald.Organization{ID: "org2", Features: map[string]string{herald.FeatureMaxContacts: "lots"}})
+	require.NoError(t, err)
+	_, err = f.d.CreateCampaign(bg, &herald.Campaign{ID: "c2", OrgID: "org2"})
+	require.NoError(t, err)
+	_, err = f.d.LoadFrom(bg, "org2", "c2", contacts.NewCSVLoader(strings.NewReader(csv), contacts.CSVOptions{}), dispatch.LoadOptions{})
+	assert.ErrorIs(t, err, herald.ErrConfig)
+}
