@@ -151,7 +151,7 @@ func (d *Dispatcher) LoadContacts(ctx context.Context, orgID, campaignID string,
 				n.Timezone = r.tz
 			}
 			if n.ID == "" {
-				n.ID = campaignID + "-" + itoa(r.row)
+				n.ID = campaignID + "-" + strconv.Itoa(r.row)
 			}
 			now := d.clock.Now()
 			n.CreatedAt, n.UpdatedAt = now, now
