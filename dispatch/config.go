@@ -56,7 +56,13 @@ type Config struct {
 	// PollInterval is how often Run looks for due scheduled sends, retries
 	// and expired leases. Default 1s.
 	PollInterval time.Duration
-	// QueueSize is the capacity of Run's in-process queue. Default 1024.
+	// Queue carries jobs to Run. Default: an in-process queue of QueueSize
+	// jobs, seen only by this dispatcher. Dispatchers sharing a store share
+	// work through the store's poll in any case; a shared Queue
+	// (queues/jetstream) brings each job to one of them at once.
+	Queue Queue
+	// QueueSize is the capacity of the default in-process queue. Default
+	// 1024.
 	QueueSize int
 	// MaxWebhookBody caps a webhook request body, in bytes. Default 1 MiB.
 	MaxWebhookBody int64

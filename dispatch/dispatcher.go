@@ -48,12 +48,10 @@ type Dispatcher struct {
 	optInWords  map[string]bool
 
 	// worker state (worker.go)
+	queue    Queue
 	runMu    sync.Mutex
 	running  bool
-	queue    chan workItem
 	inflight sync.Map // message key → struct{}
-	timers   sync.WaitGroup
-	stopping chan struct{}
 }
 
 // New builds a Dispatcher from cfg after applying defaults and validating.
@@ -94,6 +92,10 @@ func New(cfg Config) (*Dispatcher, error) {
 	}
 	for name, r := range cfg.RateLimits.Vendors {
 		d.vendorLimits[name] = newLimiter(r)
+	}
+	d.queue = cfg.Queue
+	if d.queue == nil {
+		d.queue = newMemQueue(cfg.QueueSize, cfg.Clock)
 	}
 	d.vendorsFn = d.vendorByName // one method value, not one per hook call
 	var b [6]byte

@@ -54,10 +54,21 @@ type Result struct {
 func (d *Dispatcher) Send(ctx context.Context, m *herald.Message) (*Result, error) {
 	a, res, err := d.begin(ctx, m)
 	if a == nil {
+		d.publishRetry(ctx, res)
 		return res, err
 	}
 	sr, sendErr := d.call(ctx, a)
-	return d.finishAttempt(ctx, a, sr, sendErr)
+	res, err = d.finishAttempt(ctx, a, sr, sendErr)
+	d.publishRetry(ctx, res)
+	return res, err
+}
+
+// publishRetry publishes the job of a retry or deferral that a Send or
+// SendBatch scheduled, for Run to perform.
+func (d *Dispatcher) publishRetry(ctx context.Context, res *Result) {
+	if res != nil && !res.NextAttempt.IsZero() {
+		d.publish(ctx, res.Message, res.NextAttempt)
+	}
 }
 
 // begin runs steps 1 to 6 of the pipeline up to the vendor call. It returns
@@ -77,7 +88,11 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 		return nil, nil, fmt.Errorf("dispatch: storing message: %w", err)
 	}
 	if !created || stored.Status != herald.StatusQueued {
-		return nil, &Result{Message: stored, Created: created}, nil
+		res := &Result{Message: stored, Created: created}
+		if created && stored.Status == herald.StatusScheduled {
+			res.NextAttempt = stored.SendAt
+		}
+		return nil, res, nil
 	}
 	a, res, err := d.prepareAttempt(ctx, stored, org)
 	if a != nil {
@@ -119,6 +134,9 @@ func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []Ba
 		}
 		g.Go(func() error {
 			attempts[i], out[i].Result, out[i].Err = d.begin(ctx, m)
+			if attempts[i] == nil {
+				d.publishRetry(ctx, out[i].Result)
+			}
 			return nil
 		})
 	}
@@ -140,6 +158,7 @@ func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []Ba
 	calls.SetLimit(d.cfg.Concurrency)
 	finish := func(i int, sr *herald.SendResult, err error) {
 		out[i].Result, out[i].Err = d.finishAttempt(ctx, attempts[i], sr, err)
+		d.publishRetry(ctx, out[i].Result)
 	}
 	for _, name := range order {
 		idx := groups[name]
@@ -487,7 +506,6 @@ func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, contact *he
 			return res, errors.Join(sendErr, fmt.Errorf("dispatch: scheduling retry: %w", err))
 		}
 		res.Message, res.NextAttempt = updated, next
-		d.scheduleRetry(updated, delay)
 		return res, sendErr
 	}
 	status := herald.StatusFailed
@@ -554,7 +572,6 @@ func (d *Dispatcher) deferMessage(ctx context.Context, res *Result, until time.T
 		return res, fmt.Errorf("dispatch: deferring message %s: %w", msg.ID, err)
 	}
 	res.Message, res.NextAttempt = updated, until
-	d.scheduleRetry(updated, until.Sub(d.clock.Now()))
 	return res, nil
 }
 

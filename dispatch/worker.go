@@ -10,11 +10,12 @@ import (
 	"github.com/heraldmsg/herald"
 )
 
-// workItem is a message for a worker: by ID (from Enqueue or a retry
-// timer; the worker claims it) or already claimed (from the poller).
+// workItem is a message for a worker: from the queue (a delivery to
+// settle; the worker claims the message) or already claimed by the poll.
 type workItem struct {
 	orgID, id string
 	claimed   *herald.Message
+	delivery  Delivery
 }
 
 // ErrRunning is returned by Run when the dispatcher is already running.
@@ -25,7 +26,9 @@ var ErrRunning = errors.New("dispatch: Run is already running")
 // and a message whose idempotency key exists is returned, not stored again.
 // The message waits in the store, so nothing is lost if the process stops
 // before Run sends it: the next Run (of any dispatcher sharing the store)
-// picks it up.
+// picks it up. Enqueue then publishes a job on the Queue; when that fails
+// the error is logged, not returned, since Run's poll finds the stored
+// message anyway.
 func (d *Dispatcher) Enqueue(ctx context.Context, m *herald.Message) (*herald.Message, error) {
 	msg, _, err := d.prepare(ctx, m)
 	if err != nil {
@@ -35,61 +38,34 @@ func (d *Dispatcher) Enqueue(ctx context.Context, m *herald.Message) (*herald.Me
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: storing message: %w", err)
 	}
-	if created && stored.Status == herald.StatusQueued {
-		d.offer(workItem{orgID: stored.OrgID, id: stored.ID})
+	if created && stored.Status.Pending() {
+		d.publish(ctx, stored, stored.SendAt)
 	}
 	return stored, nil
 }
 
-// offer hands an item to a running worker loop without blocking; when the
-// loop is not running or its queue is full, the poller finds the message
-// in the store instead.
-func (d *Dispatcher) offer(it workItem) bool {
-	d.runMu.Lock()
-	defer d.runMu.Unlock()
-	if !d.running {
-		return false
-	}
-	select {
-	case d.queue <- it:
-		return true
-	default:
-		return false
+// publish offers the job of a stored message due at notBefore.
+func (d *Dispatcher) publish(ctx context.Context, m *herald.Message, notBefore time.Time) {
+	if err := d.queue.Publish(ctx, jobFor(m, notBefore)); err != nil {
+		d.logger.Warn("publishing job; the poll will find the message", "message", m.ID, "err", err)
 	}
 }
 
-// scheduleRetry wakes the worker loop when a retry is due; the poller
-// would find it anyway, this only makes it prompt.
-func (d *Dispatcher) scheduleRetry(m *herald.Message, delay time.Duration) {
-	d.runMu.Lock()
-	running, stop := d.running, d.stopping
-	d.runMu.Unlock()
-	if !running {
-		return
-	}
-	it := workItem{orgID: m.OrgID, id: m.ID}
-	d.timers.Add(1)
-	go func() {
-		defer d.timers.Done()
-		t := time.NewTimer(delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			d.offer(it)
-		case <-stop:
-		}
-	}()
-}
-
-// Run works until ctx ends: it sends enqueued messages, scheduled messages
-// when they fall due, and retries, with Config.Concurrency workers, polling
-// the store every Config.PollInterval for due work (including messages
-// whose worker died, once their lease expired).
+// Run works until ctx ends: it takes jobs from the Queue (enqueued
+// messages, scheduled sends and retries) and sends them with
+// Config.Concurrency workers, and polls the store every Config.PollInterval
+// for due work the queue did not bring (including messages whose worker
+// died, once their lease expired).
+//
+// Each job is settled once its message's status is recorded: done, retried
+// after the retry delay (or when another worker's lease ends), or dead when
+// the message failed for good.
 //
 // When ctx ends, Run stops taking work, lets the sends in flight finish
-// (each bounded by SendTimeout), releases its leases on messages it had
-// claimed but not started so that any dispatcher can take them at once, and
-// returns nil. Nothing is lost: unsent messages stay in the store.
+// (each bounded by SendTimeout), hands back what it had taken but not
+// started (releasing leases and asking the queue to redeliver at once) so
+// that any dispatcher can take it, and returns nil. Nothing is lost: unsent
+// messages stay in the store.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.runMu.Lock()
 	if d.running {
@@ -97,36 +73,41 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	d.running = true
-	d.queue = make(chan workItem, d.cfg.QueueSize)
-	d.stopping = make(chan struct{})
-	queue, stopping := d.queue, d.stopping
 	d.runMu.Unlock()
+	defer func() {
+		d.runMu.Lock()
+		d.running = false
+		d.runMu.Unlock()
+	}()
 
 	// In-flight sends finish even after ctx ends.
 	work := context.WithoutCancel(ctx)
-	var wg sync.WaitGroup
+	items := make(chan workItem, d.cfg.Concurrency)
+	stopping := make(chan struct{})
+	var workers sync.WaitGroup
 	for range d.cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		workers.Go(func() {
 			for {
 				select {
 				case <-stopping:
 					return
-				case it := <-queue:
+				case it := <-items:
 					select {
 					case <-stopping: // shutting down: leave it for the drain
-						d.releaseItem(work, it)
+						d.giveBack(work, it)
 						continue
 					default:
 					}
 					d.work(work, it)
 				}
 			}
-		}()
+		})
 	}
 
-	d.poll(ctx, queue)
+	var feeder sync.WaitGroup
+	feeder.Go(func() { d.feed(ctx, work, items) })
+
+	d.poll(ctx, items)
 	ticker := time.NewTicker(d.cfg.PollInterval)
 loop:
 	for {
@@ -134,21 +115,17 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-ticker.C:
-			d.poll(ctx, queue)
+			d.poll(ctx, items)
 		}
 	}
 	ticker.Stop()
-
-	d.runMu.Lock()
-	d.running = false
+	feeder.Wait()
 	close(stopping)
-	d.runMu.Unlock()
-	wg.Wait()
-	d.timers.Wait()
+	workers.Wait()
 	for {
 		select {
-		case it := <-queue:
-			d.releaseItem(work, it)
+		case it := <-items:
+			d.giveBack(work, it)
 			continue
 		default:
 		}
@@ -157,9 +134,36 @@ loop:
 	return nil
 }
 
-// poll claims due messages up to the queue's free room.
-func (d *Dispatcher) poll(ctx context.Context, queue chan workItem) {
-	room := cap(queue) - len(queue)
+// feed moves jobs from the queue to the workers until ctx ends.
+func (d *Dispatcher) feed(ctx, work context.Context, items chan<- workItem) {
+	for {
+		del, err := d.queue.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			d.logger.Error("receiving from the queue", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d.cfg.PollInterval):
+			}
+			continue
+		}
+		j := del.Job()
+		it := workItem{orgID: j.OrgID, id: j.MessageID, delivery: del}
+		select {
+		case items <- it:
+		case <-ctx.Done():
+			d.giveBack(work, it)
+			return
+		}
+	}
+}
+
+// poll claims due messages up to the workers' free room.
+func (d *Dispatcher) poll(ctx context.Context, items chan workItem) {
+	room := cap(items) - len(items)
 	if room <= 0 || ctx.Err() != nil {
 		return
 	}
@@ -173,27 +177,38 @@ func (d *Dispatcher) poll(ctx context.Context, queue chan workItem) {
 		return
 	}
 	for _, m := range claimed {
+		it := workItem{orgID: m.OrgID, id: m.ID, claimed: m}
 		select {
-		case queue <- workItem{orgID: m.OrgID, id: m.ID, claimed: m}:
+		case items <- it:
 		default:
-			d.releaseItem(ctx, workItem{orgID: m.OrgID, id: m.ID, claimed: m})
+			d.giveBack(ctx, it)
 		}
 	}
 }
 
-func (d *Dispatcher) releaseItem(ctx context.Context, it workItem) {
-	if it.claimed == nil {
-		return // never claimed: nothing held
+// giveBack returns an item not worked on: its lease is released and its
+// delivery redelivered at once, so that any dispatcher can take it.
+func (d *Dispatcher) giveBack(ctx context.Context, it workItem) {
+	ctx = context.WithoutCancel(ctx)
+	if it.claimed != nil {
+		if err := d.store.ReleaseLease(ctx, it.orgID, it.id, d.cfg.WorkerID); err != nil {
+			d.logger.Warn("releasing lease", "message", it.id, "err", err)
+		}
 	}
-	if err := d.store.ReleaseLease(context.WithoutCancel(ctx), it.orgID, it.id, d.cfg.WorkerID); err != nil {
-		d.logger.Warn("releasing lease", "message", it.id, "err", err)
+	if it.delivery != nil {
+		if err := it.delivery.Retry(ctx, 0); err != nil {
+			d.logger.Warn("handing back a job", "message", it.id, "err", err)
+		}
 	}
 }
 
-// work claims (when needed) and processes one message.
+// work claims (when needed) and processes one message, then settles the
+// item's delivery.
 func (d *Dispatcher) work(ctx context.Context, it workItem) {
 	key := it.orgID + "\x00" + it.id
 	if _, busy := d.inflight.LoadOrStore(key, struct{}{}); busy {
+		// This dispatcher works on it already; look again when that is over.
+		d.settle(ctx, it, nil, d.cfg.PollInterval)
 		return
 	}
 	defer d.inflight.Delete(key)
@@ -204,14 +219,15 @@ func (d *Dispatcher) work(ctx context.Context, it workItem) {
 			Owner: d.cfg.WorkerID, Now: d.clock.Now(), LeaseFor: d.cfg.LeaseDuration,
 		})
 		if err != nil {
-			if !errors.Is(err, herald.ErrConflict) && !errors.Is(err, herald.ErrNotFound) {
-				d.logger.Warn("claiming message", "message", it.id, "err", err)
-			}
+			d.settleUnclaimed(ctx, it, err)
 			return
 		}
 	}
-	if msg.Status.Pending() && msg.SendAt.After(d.clock.Now()) {
-		d.releaseItem(ctx, workItem{orgID: msg.OrgID, id: msg.ID, claimed: msg})
+	if now := d.clock.Now(); msg.Status.Pending() && msg.SendAt.After(now) {
+		if err := d.store.ReleaseLease(ctx, msg.OrgID, msg.ID, d.cfg.WorkerID); err != nil {
+			d.logger.Warn("releasing lease", "message", msg.ID, "err", err)
+		}
+		d.settle(ctx, it, msg, msg.SendAt.Sub(now))
 		return
 	}
 	if msg.Status == herald.StatusSending {
@@ -219,13 +235,92 @@ func (d *Dispatcher) work(ctx context.Context, it workItem) {
 		// deduplicates by idempotency key.
 		if !d.vendorMeta[msg.Vendor].IdempotentSend {
 			reason := "worker lost during send; the vendor may or may not have the message"
-			if _, err := d.finish(ctx, &Result{Message: msg}, herald.StatusUnknown, "", reason, herald.SourceDispatcher); err != nil {
+			res, err := d.finish(ctx, &Result{Message: msg}, herald.StatusUnknown, "", reason, herald.SourceDispatcher)
+			if err != nil {
 				d.logger.Warn("recording unknown outcome", "message", msg.ID, "err", err)
 			}
+			d.settle(ctx, it, res.Message, d.cfg.PollInterval)
 			return
 		}
 	}
-	if _, err := d.process(ctx, msg, nil); err != nil {
+	res, err := d.process(ctx, msg, nil)
+	if err != nil {
 		d.logger.Debug("message not sent", "message", msg.ID, "err", err)
+	}
+	if res == nil || res.Message == nil {
+		d.settle(ctx, it, nil, d.cfg.PollInterval)
+		return
+	}
+	if !res.NextAttempt.IsZero() {
+		d.settle(ctx, it, res.Message, res.NextAttempt.Sub(d.clock.Now()))
+		return
+	}
+	d.settle(ctx, it, res.Message, d.cfg.PollInterval)
+}
+
+// settleUnclaimed settles an item whose message could not be claimed.
+func (d *Dispatcher) settleUnclaimed(ctx context.Context, it workItem, err error) {
+	switch {
+	case errors.Is(err, herald.ErrNotFound):
+		d.settle(ctx, it, nil, 0)
+		if it.delivery != nil {
+			d.logger.Warn("job for a message the store does not have", "message", it.id)
+		}
+	case errors.Is(err, herald.ErrConflict):
+		// Finished, or another worker holds it: look at which.
+		cur, gerr := d.store.GetMessage(ctx, it.orgID, it.id)
+		if gerr != nil {
+			d.settle(ctx, it, nil, d.cfg.PollInterval)
+			return
+		}
+		wait := d.cfg.PollInterval
+		if until := cur.LeaseUntil.Sub(d.clock.Now()); until > 0 {
+			wait = until
+		}
+		d.settle(ctx, it, cur, wait)
+	default:
+		d.logger.Warn("claiming message", "message", it.id, "err", err)
+		d.settle(ctx, it, nil, d.cfg.PollInterval)
+	}
+}
+
+// settle ends an item by what became of its message m (nil when unknown
+// or gone): a message still waiting is retried after wait, a failed one is
+// dead, any other is done. Items from the poll have no delivery: their
+// retries are published as new jobs and their failures dead-lettered when
+// the queue keeps dead letters.
+func (d *Dispatcher) settle(ctx context.Context, it workItem, m *herald.Message, wait time.Duration) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	switch {
+	case m == nil && it.delivery != nil && wait > 0:
+		err = it.delivery.Retry(ctx, wait)
+	case m == nil:
+		if it.delivery != nil {
+			err = it.delivery.Done(ctx)
+		}
+	case m.Status.Pending() || m.Status == herald.StatusSending:
+		if it.delivery != nil {
+			err = it.delivery.Retry(ctx, max(wait, 0))
+		} else if m.Status.Pending() && m.LeaseOwner == "" {
+			d.publish(ctx, m, d.clock.Now().Add(max(wait, 0)))
+		}
+	case m.Status == herald.StatusFailed || m.Status == herald.StatusUnknown:
+		reason := m.Reason
+		if reason == "" {
+			reason = string(m.Status)
+		}
+		if it.delivery != nil {
+			err = it.delivery.Dead(ctx, reason)
+		} else if dl, ok := d.queue.(DeadLetterer); ok {
+			err = dl.DeadLetter(ctx, jobFor(m, time.Time{}), reason)
+		}
+	default:
+		if it.delivery != nil {
+			err = it.delivery.Done(ctx)
+		}
+	}
+	if err != nil {
+		d.logger.Warn("settling job", "message", it.id, "err", err)
 	}
 }
