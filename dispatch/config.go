@@ -43,6 +43,11 @@ type Config struct {
 	// RateLimits caps the send rate per vendor and per sending address.
 	// Sends wait for their turn; they never fail for it.
 	RateLimits RateLimits
+	// Limiter enforces RateLimits. Default: NewLocalLimiter, which counts
+	// this dispatcher's sends only. Dispatchers sharing a vendor account
+	// share a Limiter (queues/jetstream.Limiter) to hold the limits in
+	// aggregate.
+	Limiter Limiter
 	// Concurrency is the number of messages Run and SendBatch work on at
 	// once. Default 8.
 	Concurrency int
@@ -121,8 +126,8 @@ type Rate struct {
 	Burst int
 }
 
-// RateLimits caps send rates. Limits apply within one dispatcher; run
-// dispatchers sharing a vendor account with a share of the account's limit.
+// RateLimits caps send rates. Whether a limit counts one dispatcher's
+// sends or all dispatchers' depends on Config.Limiter.
 type RateLimits struct {
 	// Vendors limits each vendor by name.
 	Vendors map[string]Rate

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/time/rate"
-
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/stores/memstore"
 )
@@ -33,10 +31,9 @@ type Dispatcher struct {
 	managerRegistry map[string]herald.ServiceManager
 	resolvedLists   sync.Map // list text → *resolved
 
-	vendorLimits map[string]*rate.Limiter
-	sendersMu    sync.RWMutex
-	senderLimits map[string]*rate.Limiter // sending address → limiter
-	vendorsFn    func(string) (herald.Vendor, bool)
+	limiter     Limiter
+	vendorRates map[string]vendorRate
+	vendorsFn   func(string) (herald.Vendor, bool)
 
 	statesMu sync.RWMutex
 	states   map[stateViewKey]herald.State
@@ -72,9 +69,8 @@ func New(cfg Config) (*Dispatcher, error) {
 		vendorMeta:      map[string]herald.VendorMetadata{},
 		managers:        map[string]*manager{},
 		managerRegistry: map[string]herald.ServiceManager{},
-		vendorLimits:    map[string]*rate.Limiter{},
+		vendorRates:     map[string]vendorRate{},
 		states:          map[stateViewKey]herald.State{},
-		senderLimits:    map[string]*rate.Limiter{},
 		optOutWords:     keywordSet(cfg.OptOutKeywords),
 		optInWords:      keywordSet(cfg.OptInKeywords),
 	}
@@ -91,7 +87,11 @@ func New(cfg Config) (*Dispatcher, error) {
 		d.managers[name] = newManager(m, cfg.Logger)
 	}
 	for name, r := range cfg.RateLimits.Vendors {
-		d.vendorLimits[name] = newLimiter(r)
+		d.vendorRates[name] = vendorRate{key: "vendor:" + name, rate: r}
+	}
+	d.limiter = cfg.Limiter
+	if d.limiter == nil {
+		d.limiter = NewLocalLimiter()
 	}
 	d.queue = cfg.Queue
 	if d.queue == nil {
@@ -212,14 +212,27 @@ func (d *Dispatcher) resolveVendor(org *herald.Organization, name string, ch her
 	return v, name, nil
 }
 
-// senderLimiter returns the sending address's limiter, nil when it has
-// none: one from RateLimits.Senders, else a PerSender one, made on first use.
-func (d *Dispatcher) senderLimiter(from string) *rate.Limiter {
-	d.sendersMu.RLock()
-	l, ok := d.senderLimits[from]
-	d.sendersMu.RUnlock()
-	if ok {
-		return l
+// supports reports whether the named vendor is registered and sends on ch.
+func (d *Dispatcher) supports(name string, ch herald.Channel) bool {
+	md, ok := d.vendorMeta[name]
+	return ok && md.SupportsChannel(ch)
+}
+
+// vendorRate is a vendor's limit under its limiter key.
+type vendorRate struct {
+	key  string
+	rate Rate
+}
+
+// waitRate waits for the vendor's and the sending address's rate limits.
+func (d *Dispatcher) waitRate(ctx context.Context, vendor, from string) error {
+	if vr, ok := d.vendorRates[vendor]; ok {
+		if err := d.limiter.Wait(ctx, vr.key, vr.rate); err != nil {
+			return err
+		}
+	}
+	if from == "" {
+		return nil
 	}
 	r, listed := d.cfg.RateLimits.Senders[from]
 	if !listed {
@@ -228,45 +241,5 @@ func (d *Dispatcher) senderLimiter(from string) *rate.Limiter {
 		}
 		r = d.cfg.RateLimits.PerSender
 	}
-	d.sendersMu.Lock()
-	defer d.sendersMu.Unlock()
-	if l, ok = d.senderLimits[from]; !ok {
-		l = newLimiter(r)
-		d.senderLimits[from] = l
-	}
-	return l
-}
-
-// supports reports whether the named vendor is registered and sends on ch.
-func (d *Dispatcher) supports(name string, ch herald.Channel) bool {
-	md, ok := d.vendorMeta[name]
-	return ok && md.SupportsChannel(ch)
-}
-
-func newLimiter(r Rate) *rate.Limiter {
-	burst := r.Burst
-	if burst <= 0 {
-		burst = 1
-	}
-	if r.PerSecond <= 0 {
-		return rate.NewLimiter(rate.Inf, burst)
-	}
-	return rate.NewLimiter(rate.Limit(r.PerSecond), burst)
-}
-
-// waitRate waits for the vendor's and the sending address's rate limits.
-func (d *Dispatcher) waitRate(ctx context.Context, vendor, from string) error {
-	if l := d.vendorLimits[vendor]; l != nil {
-		if err := l.Wait(ctx); err != nil {
-			return err
-		}
-	}
-	if from == "" {
-		return nil
-	}
-	l := d.senderLimiter(from)
-	if l == nil {
-		return nil
-	}
-	return l.Wait(ctx)
+	return d.limiter.Wait(ctx, "sender:"+from, r)
 }

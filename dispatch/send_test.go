@@ -453,6 +453,42 @@ func TestPerSenderRateLimit(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 90*time.Millisecond)
 }
 
+// keyLimiter records the limiter keys and rates it is asked for.
+type keyLimiter struct {
+	mu   sync.Mutex
+	seen map[string]dispatch.Rate
+}
+
+func (l *keyLimiter) Wait(_ context.Context, key string, r dispatch.Rate) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen[key] = r
+	return nil
+}
+
+func TestConfiguredLimiterGetsEveryLimit(t *testing.T) {
+	pin := &recMgr{name: "pin", log: &callLog{}, onSend: func(ev *herald.MessageSendEvent) error {
+		ev.Route.From = "+14155550100"
+		return nil
+	}}
+	l := &keyLimiter{seen: map[string]dispatch.Rate{}}
+	f := newFixture(t, func(cfg *dispatch.Config) {
+		cfg.Managers = []herald.ServiceManager{pin}
+		cfg.EnabledManagers = []string{"pin"}
+		cfg.Limiter = l
+		cfg.RateLimits = dispatch.RateLimits{
+			Vendors:   map[string]dispatch.Rate{"fake": {PerSecond: 10, Burst: 2}},
+			PerSender: dispatch.Rate{PerSecond: 1},
+		}
+	})
+	_, err := f.d.Send(bg, sms("org1", "+14155552671", "hi"))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]dispatch.Rate{
+		"vendor:fake":         {PerSecond: 10, Burst: 2},
+		"sender:+14155550100": {PerSecond: 1},
+	}, l.seen)
+}
+
 func TestSendBatchUsesTheVendorsBatchCall(t *testing.T) {
 	f := newFixture(t, func(cfg *dispatch.Config) { cfg.Concurrency = 4 })
 	msgs := make([]*herald.Message, 230)
