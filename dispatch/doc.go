@@ -38,6 +38,17 @@
 //     UpdateVendorConfig, VendorFullyConfigured and BuyNumbers reach the
 //     managers' and vendors' configuration hooks.
 //
+// # One process or many
+//
+// Run takes work from Config.Queue and polls the Store for what the queue
+// did not bring. The defaults (NewLocalQueue, NewLocalLimiter) serve one
+// process. Dispatchers in several processes share one Store (a shared
+// stores/sqlstore database) and, to share jobs at once and hold rate
+// limits in aggregate, one Queue and one Limiter: queues/jetstream
+// provides both on NATS JetStream. Leases in the Store make sure a message
+// is worked on by one dispatcher at a time; a dispatcher that dies leaves
+// its messages to the others once their leases expire (examples/cluster).
+//
 // # Which managers run
 //
 // One resolver answers "which managers, in which order" for every path
