@@ -17,7 +17,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/dispatch"
+	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/stores/sqlstore"
+	"github.com/heraldmsg/herald/vendors/fake"
 )
 
 // The benchmarks have memstore's shapes (stores/memstore/memstore_test.go)
@@ -292,5 +295,65 @@ func seedQueued(n int) func(s *sqlstore.Store) error {
 			})
 		}
 		return g.Wait()
+	}
+}
+
+// BenchmarkDispatcherSend is Dispatcher.Send end to end (validation,
+// idempotent create, opt-out check, the sending and sent updates, the
+// fake vendor with no reports) on each SQL dialect, next to memstore in
+// the same run, one at a time and 8 at once.
+//
+//	go test -run '^$' -bench DispatcherSend -benchtime 2000x ./stores/sqlstore/
+func BenchmarkDispatcherSend(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) herald.Store
+	}{
+		{"memstore", func(*testing.B) herald.Store { return memstore.New() }},
+	}
+	for _, e := range engines {
+		stores = append(stores, struct {
+			name string
+			open func(b *testing.B) herald.Store
+		}{e.name, func(b *testing.B) herald.Store {
+			if e.dialect == sqlstore.Postgres {
+				pgURL(b)
+			}
+			return benchStore(b, e, "dispatch", nil)
+		}})
+	}
+	ctx := context.Background()
+	for _, s := range stores {
+		for _, par := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/concurrency-%d", s.name, par), func(b *testing.B) {
+				d, err := dispatch.New(dispatch.Config{Store: s.open(b), Vendors: []herald.Vendor{fake.New(fake.Options{Quiet: true})}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var next atomic.Int64
+				b.ReportAllocs()
+				start := time.Now()
+				var g errgroup.Group
+				for range par {
+					g.Go(func() error {
+						for {
+							n := next.Add(1)
+							if n > int64(b.N) {
+								return nil
+							}
+							_, err := d.Send(ctx, &herald.Message{OrgID: "org1", Channel: herald.ChannelSMS,
+								To: "+14155552671", Body: "Hello from herald", IdempotencyKey: benchIDs(1)[0]})
+							if err != nil {
+								return err
+							}
+						}
+					})
+				}
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sends/s")
+			})
+		}
 	}
 }
