@@ -1,7 +1,6 @@
 package campaignservices_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,27 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/managers/campaignservices"
 	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/fake"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type fixture struct {
 	store    *memstore.Store
@@ -40,7 +23,7 @@ type fixture struct {
 	clock    herald.Clock
 	org      *herald.Organization
 	campaign *herald.Campaign
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -53,7 +36,7 @@ func newFixture(t *testing.T) *fixture {
 		clock:    herald.SystemClock{},
 		org:      &herald.Organization{ID: "org1"},
 		campaign: &herald.Campaign{ID: "camp1", OrgID: "org1", State: herald.CampaignDraft},
-		logs:     &syncBuffer{},
+		logs:     &testkit.SyncBuffer{},
 	}
 	_, err := f.store.PutCampaign(context.Background(), f.campaign)
 	require.NoError(t, err)
