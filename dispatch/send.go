@@ -103,11 +103,21 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 	return a, res, err
 }
 
-// call makes the vendor call of one attempt, bounded by SendTimeout.
+// call makes the vendor call of one attempt, bounded by SendTimeout, once
+// the rate limits let it go.
 func (d *Dispatcher) call(ctx context.Context, a *attempt) (*herald.SendResult, error) {
+	if err := d.waitRate(ctx, a.name, a.req.Route.From); err != nil {
+		return nil, notSent(a.name, err)
+	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	defer cancel()
 	return a.vendor.Send(sctx, a.req)
+}
+
+// notSent is the failure of an attempt whose rate-limit wait ended (ctx
+// ended first): the vendor was not called, so it is temporary.
+func notSent(vendor string, err error) error {
+	return &herald.VendorError{Vendor: vendor, Class: herald.ClassTemporary, Message: "not sent: waiting for the rate limit", Err: err}
 }
 
 // BatchResult is the outcome of one message of a SendBatch.
@@ -180,6 +190,15 @@ func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []Ba
 				reqs := make([]*herald.SendRequest, len(chunk))
 				for j, i := range chunk {
 					reqs[j] = attempts[i].req
+				}
+				// Each message of a batch counts against the limits.
+				for _, i := range chunk {
+					if err := d.waitRate(ctx, name, attempts[i].req.Route.From); err != nil {
+						for _, i := range chunk {
+							finish(i, nil, notSent(name, err))
+						}
+						return nil
+					}
 				}
 				sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 				outcomes, err := bs.SendBatch(sctx, reqs)
@@ -394,11 +413,9 @@ func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, or
 		return nil, res, err
 	}
 
-	// 6. rate limits, sending, the call.
-	if err := d.waitRate(ctx, vendorName, route.From); err != nil {
-		r, err := d.release(ctx, res, fmt.Errorf("dispatch: waiting for rate limit: %w", err))
-		return nil, r, err
-	}
+	// 6. sending, then the rate limits and the call (call and SendBatch
+	// wait for the limits right before the vendor call, so that the time
+	// a store write takes cannot bunch the calls the limiter spaced).
 	attempts := msg.Attempts + 1
 	now = d.clock.Now()
 	expect := pendingStatuses
