@@ -188,11 +188,20 @@ func (d *Dispatcher) poll(ctx context.Context, items chan workItem) {
 
 // giveBack returns an item not worked on: its lease is released and its
 // delivery redelivered at once, so that any dispatcher can take it.
+//
+// The lease is released only while no worker of this dispatcher works on
+// the message: the same message can arrive twice (from the poll and from
+// the queue), and dropping the lease of a send in flight would keep its
+// outcome from being recorded.
 func (d *Dispatcher) giveBack(ctx context.Context, it workItem) {
 	ctx = context.WithoutCancel(ctx)
 	if it.claimed != nil {
-		if err := d.store.ReleaseLease(ctx, it.orgID, it.id, d.cfg.WorkerID); err != nil {
-			d.logger.Warn("releasing lease", "message", it.id, "err", err)
+		key := inflightKey(it.orgID, it.id)
+		if _, busy := d.inflight.LoadOrStore(key, struct{}{}); !busy {
+			if err := d.store.ReleaseLease(ctx, it.orgID, it.id, d.cfg.WorkerID); err != nil {
+				d.logger.Warn("releasing lease", "message", it.id, "err", err)
+			}
+			d.inflight.Delete(key)
 		}
 	}
 	if it.delivery != nil {
@@ -205,7 +214,7 @@ func (d *Dispatcher) giveBack(ctx context.Context, it workItem) {
 // work claims (when needed) and processes one message, then settles the
 // item's delivery.
 func (d *Dispatcher) work(ctx context.Context, it workItem) {
-	key := it.orgID + "\x00" + it.id
+	key := inflightKey(it.orgID, it.id)
 	if _, busy := d.inflight.LoadOrStore(key, struct{}{}); busy {
 		// This dispatcher works on it already; look again when that is over.
 		d.settle(ctx, it, nil, d.cfg.PollInterval)
@@ -257,6 +266,9 @@ func (d *Dispatcher) work(ctx context.Context, it workItem) {
 	}
 	d.settle(ctx, it, res.Message, d.cfg.PollInterval)
 }
+
+// inflightKey names a message in Dispatcher.inflight.
+func inflightKey(orgID, id string) string { return orgID + "\x00" + id }
 
 // settleUnclaimed settles an item whose message could not be claimed.
 func (d *Dispatcher) settleUnclaimed(ctx context.Context, it workItem, err error) {
