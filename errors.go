@@ -38,6 +38,22 @@ var (
 	ErrDuplicate = errors.New("herald: duplicate event")
 )
 
+// ChallengeError is a webhook refusal that asks the sender to authenticate:
+// the dispatcher's Webhooks() answers it with 401 and the WWW-Authenticate
+// header Challenge (for example `Basic realm="herald"`) instead of 403, for
+// senders that send credentials only when challenged. Err must wrap
+// ErrUnauthorized.
+type ChallengeError struct {
+	Challenge string
+	Err       error
+}
+
+// Error describes the refusal.
+func (e *ChallengeError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the refusal.
+func (e *ChallengeError) Unwrap() error { return e.Err }
+
 // DeferError asks the dispatcher to send a message later. A send hook
 // returns it (wrapped or not, build it with Defer) to hold a message until
 // Until: the message goes back to scheduled with SendAt = Until, no vendor

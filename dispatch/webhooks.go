@@ -17,7 +17,8 @@ import (
 // For each request the handler finds the vendor (404 when it is unknown or
 // takes no webhooks), reads at most Config.MaxWebhookBody bytes (413
 // beyond), has the vendor verify and parse the request with the
-// organization's secrets (403 when verification fails, 400 when the request
+// organization's secrets (403 when verification fails, or 401 with the
+// vendor's challenge for a herald.ChallengeError; 400 when the request
 // is malformed; nothing is recorded then), records every report and inbound
 // message (500 when the store fails, so the vendor retries; duplicates are
 // dropped), and answers what the vendor expects.
@@ -62,6 +63,11 @@ func (d *Dispatcher) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, herald.ErrUnauthorized):
 		d.logger.Warn("webhook refused", "org", orgID, "vendor", vendorName, "err", err)
+		if ch, ok := errors.AsType[*herald.ChallengeError](err); ok && ch.Challenge != "" {
+			w.Header().Set("WWW-Authenticate", ch.Challenge)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	case errors.Is(err, herald.ErrInvalidInput):

@@ -149,6 +149,11 @@ type WebhookKit struct {
 	// a valid webhook; optional. ParseWebhook must refuse it with
 	// herald.ErrInvalidInput.
 	Malformed func(t *testing.T) *herald.WebhookRequest
+	// BodyUnauthenticated says the vendor authenticates its callbacks
+	// without covering the body (HTTP Basic credentials, as Bandwidth's),
+	// so the tampered-body forgery is not checked; say why in the vendor's
+	// package doc. The unsigned and Forge variants are still checked.
+	BodyUnauthenticated bool
 }
 
 // Failure is a request the vendor's fake API refuses, and what the
