@@ -168,12 +168,49 @@ func prove(ctx context.Context, o options) (*report, error) {
 	defer api.srv.Close()
 	base.APIURL = api.srv.URL
 
-	// 2. The workers.
 	mode := fmt.Sprintf("%d goroutine workers", o.Workers)
 	if o.Processes {
 		mode = fmt.Sprintf("%d worker processes", o.Workers)
 	}
 	fmt.Fprintf(o.Out, "== %s on %s, NATS JetStream at %s, %d messages, vendor limit %.0f/s burst %d\n", mode, storeName, ns.ClientURL(), o.Messages, o.Rate, o.Burst)
+
+	// 2. Enqueue from a dispatcher that does not run: it only publishes.
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	jsc, _ := js.New(nc)
+	q, err := hjs.NewQueue(ctx, jsc, hjs.QueueOptions{AckWait: ackWait})
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	producer, err := dispatch.New(dispatch.Config{Store: st, Vendors: []herald.Vendor{newSMSVendor(api.srv.URL)}, Queue: q})
+	if err != nil {
+		return nil, err
+	}
+	enqueueStart := time.Now()
+	var g errgroup.Group
+	g.SetLimit(8)
+	for i := range o.Messages {
+		g.Go(func() error {
+			_, err := producer.Enqueue(ctx, &herald.Message{
+				OrgID: "acme", Channel: herald.ChannelSMS, From: "+14155550100",
+				To:             fmt.Sprintf("+1%d23%d%04d", []int{415, 510, 650, 408, 707}[i%5], 4+i/50000, (i/5)%10000),
+				Body:           "Your order has shipped.",
+				IdempotencyKey: fmt.Sprintf("order-%d", i),
+			})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("enqueueing: %w", err)
+	}
+	fmt.Fprintf(o.Out, "   enqueued %d in %v\n", o.Messages, time.Since(enqueueStart).Round(time.Millisecond))
+
+	// 3. The workers, started once the backlog is in place, so that what
+	// follows measures them alone.
 	start := func(id string) (*member, error) {
 		cfg := base
 		cfg.ID = id
@@ -195,40 +232,7 @@ func prove(ctx context.Context, o options) (*report, error) {
 		}
 	}()
 
-	// 3. Enqueue from a dispatcher that does not run: it only publishes.
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		return nil, err
-	}
-	defer nc.Close()
-	jsc, _ := js.New(nc)
-	q, err := hjs.NewQueue(ctx, jsc, hjs.QueueOptions{AckWait: ackWait})
-	if err != nil {
-		return nil, err
-	}
-	defer q.Close()
-	producer, err := dispatch.New(dispatch.Config{Store: st, Vendors: []herald.Vendor{newSMSVendor(api.srv.URL)}, Queue: q})
-	if err != nil {
-		return nil, err
-	}
 	began := time.Now()
-	var g errgroup.Group
-	g.SetLimit(8)
-	for i := range o.Messages {
-		g.Go(func() error {
-			_, err := producer.Enqueue(ctx, &herald.Message{
-				OrgID: "acme", Channel: herald.ChannelSMS, From: "+14155550100",
-				To:             fmt.Sprintf("+1%d23%d%04d", []int{415, 510, 650, 408, 707}[i%5], 4+i/50000, (i/5)%10000),
-				Body:           "Your order has shipped.",
-				IdempotencyKey: fmt.Sprintf("order-%d", i),
-			})
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("enqueueing: %w", err)
-	}
-	fmt.Fprintf(o.Out, "   enqueued %d in %v\n", o.Messages, time.Since(began).Round(time.Millisecond))
 
 	// 4. Kill a worker midway, start another in its place, and wait for
 	// every message to be sent.

@@ -8,10 +8,11 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldmsg/herald/internal/testkit"
 )
 
 // TestMain lets this test binary be a worker process: the process variant
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 
 // proofSize is the number of messages each variant sends:
 // $HERALD_CLUSTER_MESSAGES when set (20000 for the full proof), else 900,
-// or 300 with -short. The vendor limit is 60 per second, low enough that
+// or 300 with -short. The vendor limit is 40 per second, low enough that
 // the workers reach it even under the race detector, so that every run
 // tests the aggregate limit; `go run ./examples/cluster` sends 20,000.
 func proofSize(t *testing.T) int {
@@ -56,9 +57,9 @@ func proofSize(t *testing.T) int {
 
 func runProof(t *testing.T, processes bool) {
 	n := proofSize(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	r, err := prove(t.Context(), options{
-		Messages: n, Workers: 3, Concurrency: 16, Rate: 60, Burst: 10,
+		Messages: n, Workers: 3, Concurrency: 16, Rate: 40, Burst: 5,
 		Processes: processes, Kill: true, Postgres: os.Getenv("HERALD_TEST_POSTGRES"),
 		Timeout: 8 * time.Minute, Out: &out,
 	})
@@ -78,25 +79,6 @@ func runProof(t *testing.T, processes bool) {
 	if r.Killed == "" || r.Started == "" {
 		t.Fatal("no worker was killed and replaced")
 	}
-}
-
-// syncBuffer collects the output of the proof and of its worker processes,
-// which write from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestClusterOfGoroutineWorkers(t *testing.T) { runProof(t, false) }
