@@ -164,8 +164,10 @@ func (d *Dispatcher) region(org *herald.Organization) string {
 // dispatcher's per-channel vendor, its default vendor, else the only vendor
 // supporting the channel.
 func (d *Dispatcher) defaultVendorName(org *herald.Organization, ch herald.Channel) (string, error) {
-	if name, ok := org.Feature(herald.FeatureVendorPrefix + string(ch)); ok {
-		return name, nil
+	if org != nil && len(org.Features) > 0 { // the key is built only when there are features
+		if name, ok := org.Feature(herald.FeatureVendorPrefix + string(ch)); ok {
+			return name, nil
+		}
 	}
 	if name, ok := org.Feature(herald.FeatureDefaultVendor); ok {
 		if d.supports(name, ch) {

@@ -114,6 +114,10 @@ func (d *Dispatcher) call(ctx context.Context, a *attempt) (*herald.SendResult, 
 	return a.vendor.Send(sctx, a.req)
 }
 
+// noLease is the empty lease an update sets to drop the worker's lease;
+// stores only read it.
+var noLease = &herald.Lease{}
+
 // notSent is the failure of an attempt whose rate-limit wait ended (ctx
 // ended first): the vendor was not called, so it is temporary.
 func notSent(vendor string, err error) error {
@@ -305,6 +309,7 @@ func checkContent(m *herald.Message) error {
 // attempt is a message ready for its vendor call: held by this worker,
 // moved to sending, its request built.
 type attempt struct {
+	result  Result // res points here
 	res     *Result
 	vendor  herald.Vendor
 	name    string
@@ -327,7 +332,11 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 // opt-outs, hooks, vendor, rate limits, the move to sending. It returns the
 // attempt, or (nil, result, error) when the message ends before its call.
 func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, org *herald.Organization) (*attempt, *Result, error) {
-	res := &Result{Message: msg}
+	// One allocation for the attempt and its result: the result outlives
+	// the attempt only as the caller's Result.
+	a := &attempt{}
+	a.result.Message = msg
+	res := &a.result
 	var err error
 	if org == nil {
 		if org, err = d.organization(ctx, msg.OrgID); err != nil {
@@ -441,7 +450,8 @@ func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, or
 	if msg.Channel.IsPush() {
 		req.Device = deviceFor(contact, msg)
 	}
-	return &attempt{res: res, vendor: vendor, name: vendorName, contact: contact, req: req}, nil, nil
+	a.res, a.vendor, a.name, a.contact, a.req = res, vendor, vendorName, contact, req
+	return a, nil, nil
 }
 
 // finishAttempt records the outcome of an attempt's vendor call (step 7).
@@ -472,7 +482,7 @@ func (d *Dispatcher) recordSent(ctx context.Context, res *Result, sr *herald.Sen
 		OrgID: msg.OrgID, ID: msg.ID, Status: status,
 		ExpectStatus: sendingStatus, ExpectLeaseOwner: d.cfg.WorkerID,
 		Event:           herald.StatusEvent{At: now, Source: herald.SourceVendor},
-		VendorMessageID: &sr.VendorMessageID, SentAt: &now, Lease: &herald.Lease{},
+		VendorMessageID: &sr.VendorMessageID, SentAt: &now, Lease: noLease,
 	}
 	if sr.From != "" {
 		u.From = &sr.From
@@ -517,7 +527,7 @@ func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, contact *he
 			OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusScheduled,
 			ExpectStatus: sendingStatus, ExpectLeaseOwner: d.cfg.WorkerID,
 			Event:     herald.StatusEvent{At: d.clock.Now(), Source: herald.SourceVendor, VendorCode: code, Reason: "retry after " + string(class) + " error: " + sendErr.Error()},
-			ErrorCode: &code, SendAt: &next, Lease: &herald.Lease{},
+			ErrorCode: &code, SendAt: &next, Lease: noLease,
 		})
 		if err != nil {
 			return res, errors.Join(sendErr, fmt.Errorf("dispatch: scheduling retry: %w", err))
@@ -558,7 +568,7 @@ func (d *Dispatcher) finish(ctx context.Context, res *Result, status herald.Stat
 		ExpectStatus:     unsentStatuses,
 		ExpectLeaseOwner: d.cfg.WorkerID,
 		Event:            herald.StatusEvent{At: d.clock.Now(), Source: src, VendorCode: code, Reason: reason},
-		Reason:           &reason, Lease: &herald.Lease{},
+		Reason:           &reason, Lease: noLease,
 	}
 	if code != "" {
 		u.ErrorCode = &code
@@ -583,7 +593,7 @@ func (d *Dispatcher) deferMessage(ctx context.Context, res *Result, until time.T
 		OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusScheduled,
 		ExpectStatus: unsentStatuses, ExpectLeaseOwner: d.cfg.WorkerID,
 		Event:  herald.StatusEvent{At: d.clock.Now(), Source: herald.SourceManager, Reason: reason},
-		Reason: &reason, SendAt: &until, Lease: &herald.Lease{},
+		Reason: &reason, SendAt: &until, Lease: noLease,
 	})
 	if err != nil {
 		return res, fmt.Errorf("dispatch: deferring message %s: %w", msg.ID, err)

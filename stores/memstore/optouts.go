@@ -62,6 +62,9 @@ func (s *Store) DeleteOptOut(ctx context.Context, orgID string, channel herald.C
 	return true, nil
 }
 
+// errNoOptOut is FindOptOut's miss, the common case on the send path.
+var errNoOptOut = notFound("opt-out for the address", "")
+
 // FindOptOut returns a copy of the opt-out that stops a message on channel
 // to address: the one recorded for OptOutScope(channel) when there is one,
 // else the one recorded for every channel.
@@ -77,7 +80,7 @@ func (s *Store) FindOptOut(ctx context.Context, orgID string, channel herald.Cha
 		o = byScope[optKey{"", address}]
 	}
 	if o == nil {
-		return nil, notFound("opt-out for the address", "")
+		return nil, errNoOptOut
 	}
 	c := *o
 	return &c, nil

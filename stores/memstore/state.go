@@ -152,6 +152,13 @@ func (s *Store) TakePendingReports(ctx context.Context, orgID, vendor, vendorMes
 		return nil, err
 	}
 	k := vendorKey{orgID, vendor, vendorMessageID}
+	// Almost always nothing is parked: look under the read lock first.
+	s.mu.RLock()
+	_, parked := s.reports[k]
+	s.mu.RUnlock()
+	if !parked {
+		return nil, nil
+	}
 	s.mu.Lock()
 	out := s.reports[k]
 	delete(s.reports, k)
