@@ -3,10 +3,8 @@ package contacts
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/heraldmsg/herald"
@@ -83,12 +81,17 @@ func NormalizePhone(raw, defaultRegion string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if validE164.has(s) {
+	// Only E.164 strings are cached: other input need not be looked up.
+	if s[0] == '+' && validE164.has(s) {
 		return s, nil
 	}
-	if fastE164(s) != nil {
-		validE164.add(s)
-		return s, nil
+	if p, ok, err := fastNormalize(s, region); ok {
+		if err != nil {
+			return "", err
+		}
+		e164 := p.e164Of(s)
+		validE164.add(e164)
+		return e164, nil
 	}
 	num, err := parsePhone(s, region)
 	if err != nil {
@@ -106,11 +109,14 @@ func ParsePhone(raw, defaultRegion string) (PhoneInfo, error) {
 	if err != nil {
 		return PhoneInfo{}, err
 	}
-	num := fastE164(s)
-	if num == nil {
-		if num, err = parsePhone(s, region); err != nil {
+	var num *phonenumbers.PhoneNumber
+	if p, ok, err := fastNormalize(s, region); ok {
+		if err != nil {
 			return PhoneInfo{}, err
 		}
+		num = p.number()
+	} else if num, err = parsePhone(s, region); err != nil {
+		return PhoneInfo{}, err
 	}
 	nsn := phonenumbers.GetNationalSignificantNumber(num)
 	info := PhoneInfo{
@@ -332,81 +338,6 @@ func allDigits(s string) bool {
 	return true
 }
 
-// fastE164 returns the number s when s is already a valid E.164 number that
-// phonenumbers.Parse would read unchanged, and nil when the full path must
-// decide (s is in another form, invalid, or starts with a national prefix the
-// parser might strip).
-//
-// It does what Parse does for "+digits" (split the country code off by the
-// same rule, fill the national number and its leading zeros), which saves
-// Parse's normalisation and buffers. Validity is still decided by the
-// library: phonenumbers.IsValidNumberForRegion for the main region where that
-// settles it, else phonenumbers.IsValidNumber.
-func fastE164(s string) *phonenumbers.PhoneNumber {
-	// '+' then 8 to 15 digits, the first non-zero.
-	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' || !allDigits(s[1:]) {
-		return nil
-	}
-	digits := s[1:]
-	// Country codes form a prefix code; Parse takes the shortest prefix of
-	// at most three digits that is a known calling code.
-	cc, ccLen := 0, 0
-	for i := 1; i <= 3; i++ {
-		v := atoiSmall(digits[:i])
-		if phonenumbers.GetSupportedCallingCodes()[v] {
-			cc, ccLen = v, i
-			break
-		}
-	}
-	if cc == 0 {
-		return nil
-	}
-	nsn := digits[ccLen:]
-	if len(nsn) < 2 {
-		return nil
-	}
-	// Parse would try to strip a national prefix even after a '+': leave
-	// such numbers to it.
-	info, ok := callingCodes()[cc]
-	if !ok || info.nationalPrefix != nil && info.nationalPrefix.MatchString(nsn) {
-		return nil
-	}
-	national, err := strconv.ParseUint(nsn, 10, 64)
-	if err != nil {
-		return nil
-	}
-	num := &phonenumbers.PhoneNumber{
-		CountryCode:    new(int32(cc)),
-		NationalNumber: new(national),
-	}
-	if len(nsn) > 1 && nsn[0] == '0' {
-		// Italian leading zeros, as Parse sets them: the last digit is
-		// never counted as one.
-		num.ItalianLeadingZero = new(true)
-		zeros := 1
-		for zeros < len(nsn)-1 && nsn[zeros] == '0' {
-			zeros++
-		}
-		if zeros != 1 {
-			num.NumberOfLeadingZeros = new(int32(zeros))
-		}
-	}
-	// IsValidNumber first finds the number's region among those sharing its
-	// calling code (for +1: US, then AG, AI, ... PR, ...), checking each in
-	// turn, then checks the number against that region again. When the
-	// main region comes first and is chosen by pattern (no leading digits),
-	// a number valid for it is one IsValidNumber accepts, and asking for
-	// that region alone halves the work; any other number gets the full
-	// check.
-	if info.mainRegion != "" && phonenumbers.IsValidNumberForRegion(num, info.mainRegion) {
-		return num
-	}
-	if !phonenumbers.IsValidNumber(num) {
-		return nil
-	}
-	return num
-}
-
 // countryCodeLen is the number of digits of a country calling code.
 func countryCodeLen(cc int32) int {
 	switch {
@@ -426,59 +357,3 @@ func atoiSmall(s string) int {
 	}
 	return v
 }
-
-// callingCode is what the fast path needs to know about a calling code.
-type callingCode struct {
-	// nationalPrefix is the compiled "national prefix for parsing" of the
-	// code's main region, exactly as phonenumbers.Parse applies it, or nil
-	// when that region has none.
-	nationalPrefix *regexp.Regexp
-	// mainRegion is set when several regions share the code and the first
-	// of them, the main one, is recognised by its number patterns rather
-	// than by leading digits (see fastE164).
-	mainRegion string
-}
-
-// callingCodes describes every calling code. A code missing from the map
-// (its metadata was not found or its pattern does not compile) always takes
-// the full path.
-var callingCodes = sync.OnceValue(func() map[int]callingCode {
-	coll, err := phonenumbers.MetadataCollection()
-	if err != nil {
-		return nil
-	}
-	byRegion := make(map[string]*phonenumbers.PhoneMetadata)
-	nonGeo := make(map[int]*phonenumbers.PhoneMetadata)
-	for _, md := range coll.GetMetadata() {
-		if md.GetId() == "001" {
-			nonGeo[int(md.GetCountryCode())] = md
-		} else {
-			byRegion[md.GetId()] = md
-		}
-	}
-	out := make(map[int]callingCode)
-	for cc := range phonenumbers.GetSupportedCallingCodes() {
-		regions := phonenumbers.GetRegionCodesForCountryCode(cc)
-		if len(regions) == 0 {
-			continue
-		}
-		md := byRegion[regions[0]]
-		if regions[0] == "001" {
-			md = nonGeo[cc]
-		}
-		if md == nil {
-			continue
-		}
-		var info callingCode
-		if p := md.GetNationalPrefixForParsing(); p != "" {
-			if info.nationalPrefix, err = regexp.Compile("^(?:" + p + ")"); err != nil {
-				continue
-			}
-		}
-		if len(regions) > 1 && md.GetLeadingDigits() == "" {
-			info.mainRegion = regions[0]
-		}
-		out[cc] = info
-	}
-	return out
-})

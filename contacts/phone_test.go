@@ -252,8 +252,10 @@ func TestFastPathMatchesParse(t *testing.T) {
 			slow, err := parsePhone(e164, "US")
 			require.NoError(t, err, "%s %s", region, e164)
 			require.Equal(t, e164, phonenumbers.Format(slow, phonenumbers.E164))
-			if num := fastE164(e164); num != nil {
+			if p, ok, err := fastNormalize(e164, "US"); ok {
 				fast++
+				require.NoError(t, err, "%s %s", region, e164)
+				num := p.number()
 				assert.Equal(t, e164, phonenumbers.Format(num, phonenumbers.E164), "%s", region)
 				assert.Equal(t, phonenumbers.GetNumberType(slow), phonenumbers.GetNumberType(num), "%s", e164)
 			}
@@ -280,19 +282,23 @@ func TestFastPathMatchesParse(t *testing.T) {
 }
 
 func TestFastPathDeclines(t *testing.T) {
+	// Input outside the fast path's restricted form is left to the full
+	// path, which decides as before.
 	for _, s := range []string{
-		"+1415555267",       // 10 digits, US: too short, invalid
-		"+0014155552671",    // leading zero
-		"+1 4155552671",     // not bare
-		"+1234567",          // 7 digits
-		"+1234567890123456", // 16 digits
-		"+4407400123456",    // national prefix after the country code: Parse strips it
+		"12",                     // fewer than three digits
+		"415\u2013555\u20132671", // a Unicode dash
+		"415\t555 2671",          // a tab
+		"(+1) 415 555 2671",      // '+' not first
+		"415-CALL-NOW",           // letters
+		"+1 415 555 2671 #22",    // '#'
+		"+1 415 555 2671 ~",
 	} {
-		assert.Nil(t, fastE164(s), s)
+		_, ok, _ := fastNormalize(s, "US")
+		assert.False(t, ok, s)
 	}
 	got, err := NormalizePhone("+4407400123456", "US")
 	require.NoError(t, err)
-	assert.Equal(t, "+447400123456", got, "the full path strips the national prefix as Parse does")
+	assert.Equal(t, "+447400123456", got, "the national prefix after the country code is stripped as Parse does")
 }
 
 func FuzzNormalizePhone(f *testing.F) {
@@ -331,10 +337,15 @@ func FuzzNormalizePhone(f *testing.F) {
 
 		// The fast path agrees with the full parse wherever it answers.
 		s := strings.TrimSpace(raw)
-		if num := fastE164(s); num != nil {
+		if p, ok, ferr := fastNormalize(s, "US"); ok {
 			slow, err := parsePhone(s, "US")
-			require.NoError(t, err)
-			require.Equal(t, s, phonenumbers.Format(slow, phonenumbers.E164))
+			if ferr != nil {
+				require.Error(t, err)
+				require.Equal(t, err.Error(), ferr.Error())
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, p.e164(), phonenumbers.Format(slow, phonenumbers.E164))
+			}
 		}
 	})
 }

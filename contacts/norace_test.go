@@ -1,0 +1,6 @@
+//go:build !race
+
+package contacts
+
+// raceEnabled shortens the large equality corpora under the race detector.
+const raceEnabled = false
