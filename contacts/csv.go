@@ -55,9 +55,9 @@ func NewCSVLoader(r io.Reader, opts CSVOptions) *CSVLoader {
 	return &CSVLoader{r: r, opts: opts}
 }
 
-// Metadata returns name "csv" and the options' Detail.
+// Metadata returns name "csv", the options' Detail and Fresh.
 func (l *CSVLoader) Metadata() LoaderMetadata {
-	return LoaderMetadata{Name: "csv", DisplayName: "CSV file", Detail: l.opts.Detail}
+	return LoaderMetadata{Name: "csv", DisplayName: "CSV file", Detail: l.opts.Detail, Fresh: true}
 }
 
 // ErrConsumed is yielded by a second Load of a loader whose input cannot be
@@ -84,7 +84,8 @@ func (l *CSVLoader) Load(ctx context.Context) iter.Seq2[*herald.Contact, error] 
 	}
 }
 
-// ReadCSV streams the contacts of a CSV file as CSVLoader describes.
+// ReadCSV streams the contacts of a CSV file as CSVLoader describes. Each
+// contact is new and not kept (dispatch.LoadOptions.Fresh may be set).
 func ReadCSV(ctx context.Context, r io.Reader, opts CSVOptions) iter.Seq2[*herald.Contact, error] {
 	return func(yield func(*herald.Contact, error) bool) {
 		cr := csv.NewReader(r)

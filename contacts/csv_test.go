@@ -111,7 +111,7 @@ func TestReadCSVSemicolonAndCustomAliases(t *testing.T) {
 
 func TestCSVLoaderOnce(t *testing.T) {
 	l := NewCSVLoader(strings.NewReader("first,last,cell\nA,B,1\n"), CSVOptions{Detail: "list.csv"})
-	assert.Equal(t, LoaderMetadata{Name: "csv", DisplayName: "CSV file", Detail: "list.csv"}, l.Metadata())
+	assert.Equal(t, LoaderMetadata{Name: "csv", DisplayName: "CSV file", Detail: "list.csv", Fresh: true}, l.Metadata())
 	n := 0
 	for _, err := range l.Load(context.Background()) {
 		require.NoError(t, err)

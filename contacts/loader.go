@@ -44,6 +44,10 @@ type LoaderMetadata struct {
 	// Detail says what this load reads (a file name, a query summary);
 	// never credentials.
 	Detail string
+	// Fresh says Load yields a new Contact for every row and keeps no
+	// reference to it, so a consumer may keep and modify what it gets
+	// without a copy.
+	Fresh bool
 }
 
 // Progress is a report on a load in flight.

@@ -43,7 +43,7 @@ func NewSQLLoader(db *sql.DB, opts SQLOptions, query string, args ...any) *SQLLo
 
 // Metadata returns name "sql" and the options' Detail.
 func (l *SQLLoader) Metadata() LoaderMetadata {
-	return LoaderMetadata{Name: "sql", DisplayName: "Database query", Detail: l.opts.Detail}
+	return LoaderMetadata{Name: "sql", DisplayName: "Database query", Detail: l.opts.Detail, Fresh: true}
 }
 
 // Load runs the query and streams its rows.

@@ -50,6 +50,10 @@ type LoadOptions struct {
 	// means 10,000) and once more when the stream ends.
 	Progress      contacts.ProgressFunc
 	ProgressEvery int
+	// Fresh says the source yields new contacts it keeps no reference to:
+	// LoadContacts then keeps them without copying them first. LoadFrom
+	// sets it from the loader's metadata.
+	Fresh bool
 }
 
 // LoadFrom is LoadContacts reading from a contacts.Loader (CSV, SQL, ...),
@@ -62,6 +66,7 @@ func (d *Dispatcher) LoadFrom(ctx context.Context, orgID, campaignID string, l c
 	if opts.LoaderDetail == "" {
 		opts.LoaderDetail = md.Detail
 	}
+	opts.Fresh = opts.Fresh || md.Fresh
 	return d.LoadContacts(ctx, orgID, campaignID, l.Load(ctx), opts)
 }
 
@@ -145,7 +150,10 @@ func (d *Dispatcher) LoadContacts(ctx context.Context, orgID, campaignID string,
 				stats.OverLimit++
 				continue
 			}
-			n := c.Clone()
+			n := c
+			if !opts.Fresh {
+				n = c.Clone() // the caller may still hold c
+			}
 			n.Phone, n.OrgID, n.CampaignID = r.phone, orgID, campaignID
 			if n.Timezone == "" {
 				n.Timezone = r.tz

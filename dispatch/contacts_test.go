@@ -86,3 +86,26 @@ func TestOrganizationCapsContactLoads(t *testing.T) {
 	_, err = f.d.LoadFrom(bg, "org2", "c2", contacts.NewCSVLoader(strings.NewReader(csv), contacts.CSVOptions{}), dispatch.LoadOptions{})
 	assert.ErrorIs(t, err, herald.ErrConfig)
 }
+
+func TestLoadCopiesContactsUnlessFresh(t *testing.T) {
+	f := newFixture(t, nil)
+	_, err := f.d.CreateCampaign(bg, &herald.Campaign{ID: "c1", OrgID: "org1"})
+	require.NoError(t, err)
+	mine := &herald.Contact{FirstName: "Ada", LastName: "L", Phone: "(415) 555-2671", CustomFields: map[string]string{"k": "v"}}
+	src := func(yield func(*herald.Contact, error) bool) { yield(mine, nil) }
+	_, err = f.d.LoadContacts(bg, "org1", "c1", src, dispatch.LoadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "(415) 555-2671", mine.Phone, "the caller's contact is left as it was")
+	assert.Empty(t, mine.CampaignID)
+
+	_, err = f.d.LoadContacts(bg, "org1", "c1", src, dispatch.LoadOptions{Fresh: true})
+	require.NoError(t, err)
+	assert.Equal(t, "+14155552671", mine.Phone, "a fresh contact is kept as it is, normalised in place")
+	var stored []*herald.Contact
+	for c, err := range f.store.ListContacts(bg, "org1", "c1") {
+		require.NoError(t, err)
+		stored = append(stored, c)
+	}
+	require.Len(t, stored, 1)
+	assert.Equal(t, "+14155552671", stored[0].Phone)
+}
