@@ -3,8 +3,6 @@ package apns_test
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,36 +14,8 @@ import (
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/dispatch"
 	"github.com/heraldmsg/herald/stores/memstore"
+	"github.com/heraldmsg/herald/vendors/vendortest"
 )
-
-// runConcurrently calls fn n times from c goroutines and returns the
-// elapsed time.
-func runConcurrently(b *testing.B, n, c int, fn func(i int) error) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	start := time.Now()
-	for range c {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
-	return elapsed
-}
 
 // BenchmarkSendVsApns2 compares, in the same run and at concurrency 64,
 // notifications per second to the local HTTP/2 APNs through
@@ -57,13 +27,12 @@ func runConcurrently(b *testing.B, n, c int, fn func(i int) error) time.Duration
 // or once per token (server=cache-jwt, where the server costs less of the
 // shared CPU and the client's differences weigh more). Rounds alternate so that all see the
 // same machine state. Each iteration sends one notification each way, and
-// one more through the vendor's Send alone. Metrics: dispatch-msg/s,
-// apns2-msg/s and their ratio; vendor-msg/s and vendor-ratio (vendor /
-// apns2); and the process CPU time per notification of each way (client
-// and local server together, which other processes on the machine do not
-// disturb as they do wall-clock rates) with cpu-ratio, apns2's CPU per
-// notification over the dispatcher's: the throughput ratio a CPU-bound
-// sender would see.
+// one more through the vendor's Send alone. vendortest.CompareThroughput
+// reports each way's rate and CPU per notification (client and local
+// server together, which other processes do not disturb as they do
+// wall-clock rates) and the ratios dispatch/apns2 and vendor/apns2, by
+// rate and by CPU. The dispatcher's memstore is replaced every 2,000
+// sends.
 func BenchmarkSendVsApns2(b *testing.B) {
 	for _, cached := range []bool{false, true} {
 		c := 64
@@ -120,57 +89,11 @@ func BenchmarkSendVsApns2(b *testing.B) {
 				return err
 			}
 
-			// Warm every path (connections, tokens).
-			runConcurrently(b, 4*c, c, viaApns2)
-			runConcurrently(b, 4*c, c, viaDispatcher)
-			runConcurrently(b, 4*c, c, viaVendor)
-			b.ReportAllocs()
-			b.ResetTimer()
-			// Short rounds, each path first in turn, so that the machine's
-			// noise (other processes) falls on all three alike.
-			round := 2 * c
-			var tDispatch, tDirect, tVendor, cDispatch, cDirect, cVendor time.Duration
-			for done := 0; done < b.N; {
-				n := min(round, b.N-done)
-				measure := func(fn func(int) error, wall, cpu *time.Duration) {
-					c0 := cpuTime()
-					*wall += runConcurrently(b, n, c, fn)
-					*cpu += cpuTime() - c0
-				}
-				if (done/round)%2 == 0 {
-					measure(viaApns2, &tDirect, &cDirect)
-					measure(viaDispatcher, &tDispatch, &cDispatch)
-					measure(viaVendor, &tVendor, &cVendor)
-				} else {
-					measure(viaVendor, &tVendor, &cVendor)
-					measure(viaDispatcher, &tDispatch, &cDispatch)
-					measure(viaApns2, &tDirect, &cDirect)
-				}
-				done += n
-				if done%(round*100) == 0 {
-					b.StopTimer()
-					d = newDispatcher() // keep memstore from growing without bound
-					b.StartTimer()
-				}
-			}
-			b.StopTimer()
-			dps := float64(b.N) / tDispatch.Seconds()
-			aps := float64(b.N) / tDirect.Seconds()
-			b.ReportMetric(dps, "dispatch-msg/s")
-			b.ReportMetric(aps, "apns2-msg/s")
-			b.ReportMetric(dps/aps, "ratio")
-			vps := float64(b.N) / tVendor.Seconds()
-			b.ReportMetric(vps, "vendor-msg/s")
-			b.ReportMetric(vps/aps, "vendor-ratio")
+			vendortest.CompareThroughput(b, vendortest.CompareOptions{Concurrency: c, Between: func() { d = newDispatcher() }},
+				vendortest.Path{Name: "apns2", Send: viaApns2},
+				vendortest.Path{Name: "dispatch", Send: viaDispatcher},
+				vendortest.Path{Name: "vendor", Send: viaVendor})
 			b.ReportMetric(float64(f.conns.Load()), "conns")
-			// CPU per notification (client and local server together):
-			// steadier than wall-clock rates on a shared machine.
-			if cDirect > 0 {
-				b.ReportMetric(float64(cDispatch.Microseconds())/float64(b.N), "dispatch-cpu-µs/msg")
-				b.ReportMetric(float64(cDirect.Microseconds())/float64(b.N), "apns2-cpu-µs/msg")
-				b.ReportMetric(float64(cDirect)/float64(cDispatch), "cpu-ratio")
-				b.ReportMetric(float64(cVendor.Microseconds())/float64(b.N), "vendor-cpu-µs/msg")
-			}
 		})
 	}
 }

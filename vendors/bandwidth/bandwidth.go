@@ -11,10 +11,10 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Compile-time checks: the vendor and every capability it implements.
@@ -386,19 +386,13 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		}
 		authz = "Bearer " + tok
 	}
-	var body *sentBody
-	var reader io.Reader
-	if c.body != nil {
-		body = &sentBody{data: c.body, sent: new(atomic.Bool)}
-		reader = body
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, c.url, reader)
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, nil)
 	if err != nil {
 		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent, Message: "building the request", Err: err}
 	}
-	if body != nil {
-		req.ContentLength = int64(len(body.data))
-		req.GetBody = func() (io.ReadCloser, error) { return body.again(), nil }
+	var body *vendorhttp.Body
+	if c.body != nil {
+		body = vendorhttp.SetBody(req, c.body)
 		req.Header.Set("Content-Type", c.contentType)
 	}
 	if c.api == apiMessaging {
@@ -417,7 +411,7 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		// connection: Bandwidth may have it. Requests without a body are
 		// reads, safe to repeat.
 		class, msg := herald.ClassTemporary, "request not sent"
-		if body != nil && body.sent.Load() {
+		if body != nil && body.Sent() {
 			class, msg = herald.ClassMaybeDelivered, "request sent, no answer"
 		}
 		return 0, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: redactURL(err)}
@@ -460,36 +454,6 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		}
 	}
 	return resp.StatusCode, nil
-}
-
-// sentBody is a request body that records when the transport has read it
-// to the end, that is, when the whole request was written to a connection.
-type sentBody struct {
-	data []byte
-	off  int
-	sent *atomic.Bool
-}
-
-func (b *sentBody) Read(p []byte) (int, error) {
-	if b.off >= len(b.data) {
-		b.sent.Store(true)
-		return 0, io.EOF
-	}
-	n := copy(p, b.data[b.off:])
-	b.off += n
-	if b.off >= len(b.data) {
-		b.sent.Store(true)
-	}
-	return n, nil
-}
-
-// Close does nothing.
-func (b *sentBody) Close() error { return nil }
-
-// again returns the body from the start, sharing the sent flag (the
-// transport replays bodies on a fresh connection).
-func (b *sentBody) again() io.ReadCloser {
-	return &sentBody{data: b.data, sent: b.sent}
 }
 
 // redactURL removes the URL (which names the account) from a transport

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/heraldmsg/herald/dispatch"
 	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/bandwidth"
+	"github.com/heraldmsg/herald/vendors/vendortest"
 )
 
 // benchClient is the client both sides of the comparison use: one
@@ -27,35 +27,6 @@ func benchClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
-}
-
-// runConcurrently calls fn n times from c goroutines and returns the
-// elapsed time.
-func runConcurrently(b *testing.B, n, c int, fn func(i int) error) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	start := time.Now()
-	for range c {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
-	return elapsed
 }
 
 // bareToken fetches an OAuth2 token the way a hand-written client would,
@@ -158,36 +129,10 @@ func BenchmarkSendVsBareHTTP(b *testing.B) {
 				_, err := v.Send(ctx, req)
 				return err
 			}
-			// Warm every path (connections, token, caches).
-			runConcurrently(b, 4*c, c, bare)
-			runConcurrently(b, 4*c, c, viaDispatcher)
-			runConcurrently(b, 4*c, c, direct)
-			b.ReportAllocs()
-			b.ResetTimer()
-			// Alternate rounds so that both see the same machine state.
-			const round = 250
-			var tDispatch, tBare, tDirect time.Duration
-			for done := 0; done < b.N; {
-				n := min(round, b.N-done)
-				tBare += runConcurrently(b, n, c, bare)
-				tDispatch += runConcurrently(b, n, c, viaDispatcher)
-				tDirect += runConcurrently(b, n, c, direct)
-				done += n
-				if done%20000 == 0 {
-					b.StopTimer()
-					d = newDispatcher() // keep memstore from growing without bound
-					b.StartTimer()
-				}
-			}
-			b.StopTimer()
-			dps := float64(b.N) / tDispatch.Seconds()
-			bps := float64(b.N) / tBare.Seconds()
-			b.ReportMetric(dps, "dispatch-msg/s")
-			b.ReportMetric(bps, "bare-msg/s")
-			b.ReportMetric(dps/bps, "ratio")
-			vps := float64(b.N) / tDirect.Seconds()
-			b.ReportMetric(vps, "vendor-msg/s")
-			b.ReportMetric(vps/bps, "vendor-ratio")
+			vendortest.CompareThroughput(b, vendortest.CompareOptions{Concurrency: c, Between: func() { d = newDispatcher() }},
+				vendortest.Path{Name: "bare", Send: bare},
+				vendortest.Path{Name: "dispatch", Send: viaDispatcher},
+				vendortest.Path{Name: "vendor", Send: direct})
 			if f := api.tokenFetches.Load(); f != 2 {
 				b.Fatalf("%d token fetches, want 2 (bare and vendor, once each)", f)
 			}

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/heraldmsg/herald/dispatch"
 	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/twilio"
+	"github.com/heraldmsg/herald/vendors/vendortest"
 )
 
 // benchClient is the client both sides of the comparison use: one
@@ -28,43 +28,16 @@ func benchClient() *http.Client {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
-// runConcurrently calls fn n times from c goroutines and returns the
-// elapsed time.
-func runConcurrently(b *testing.B, n, c int, fn func(i int) error) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	start := time.Now()
-	for range c {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, ok := failed.Load().(error); ok {
-		b.Fatal(err)
-	}
-	return elapsed
-}
-
 // BenchmarkSendVsBareHTTP compares, in the same run and at the same
 // concurrency, Dispatcher.Send through the Twilio vendor (whole pipeline,
 // memstore) against a bare net/http client posting the same Messages API
 // request (form body, basic auth, JSON answer decoded) to the same local
 // fake Twilio. Each iteration sends one message each way, and one more
 // through the vendor's Send alone (with a deadline, as the dispatcher
-// calls it); the metrics are messages per second of each and the ratios
-// dispatcher / bare ("ratio") and vendor / bare ("vendor-ratio").
+// calls it); vendortest.CompareThroughput reports each path's rate and
+// CPU per message and the ratios dispatch/bare and vendor/bare. The
+// dispatcher's memstore is replaced every 2,000 sends, so that the live
+// heap is a service's, not an in-memory database's.
 func BenchmarkSendVsBareHTTP(b *testing.B) {
 	for _, c := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) {
@@ -129,36 +102,10 @@ func BenchmarkSendVsBareHTTP(b *testing.B) {
 				_, err := v.Send(ctx, req)
 				return err
 			}
-			// Warm every path (connections, caches).
-			runConcurrently(b, 4*c, c, bare)
-			runConcurrently(b, 4*c, c, viaDispatcher)
-			runConcurrently(b, 4*c, c, direct)
-			b.ReportAllocs()
-			b.ResetTimer()
-			// Alternate rounds so that both see the same machine state.
-			const round = 250
-			var tDispatch, tBare, tDirect time.Duration
-			for done := 0; done < b.N; {
-				n := min(round, b.N-done)
-				tBare += runConcurrently(b, n, c, bare)
-				tDispatch += runConcurrently(b, n, c, viaDispatcher)
-				tDirect += runConcurrently(b, n, c, direct)
-				done += n
-				if done%20000 == 0 {
-					b.StopTimer()
-					d = newDispatcher() // keep memstore from growing without bound
-					b.StartTimer()
-				}
-			}
-			b.StopTimer()
-			dps := float64(b.N) / tDispatch.Seconds()
-			bps := float64(b.N) / tBare.Seconds()
-			b.ReportMetric(dps, "dispatch-msg/s")
-			b.ReportMetric(bps, "bare-msg/s")
-			b.ReportMetric(dps/bps, "ratio")
-			vps := float64(b.N) / tDirect.Seconds()
-			b.ReportMetric(vps, "vendor-msg/s")
-			b.ReportMetric(vps/bps, "vendor-ratio")
+			vendortest.CompareThroughput(b, vendortest.CompareOptions{Concurrency: c, Between: func() { d = newDispatcher() }},
+				vendortest.Path{Name: "bare", Send: bare},
+				vendortest.Path{Name: "dispatch", Send: viaDispatcher},
+				vendortest.Path{Name: "vendor", Send: direct})
 		})
 	}
 }

@@ -13,10 +13,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Compile-time checks: the vendor and every capability it implements.
@@ -301,19 +301,13 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassAuth,
 			Message: "no Twilio credentials configured", Err: herald.ErrConfig}
 	}
-	var body *sentBody
-	var reader io.Reader
-	if c.form != nil {
-		body = &sentBody{data: c.form.Encode(), sent: new(atomic.Bool)}
-		reader = body
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, c.url, reader)
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, nil)
 	if err != nil {
 		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent, Message: "building the request", Err: err}
 	}
-	if body != nil {
-		req.ContentLength = int64(len(body.data))
-		req.GetBody = func() (io.ReadCloser, error) { return body.again(), nil }
+	var body *vendorhttp.Body
+	if c.form != nil {
+		body = vendorhttp.SetBody(req, []byte(c.form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json")
@@ -324,7 +318,7 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		// connection: Twilio may have it. Requests without a body are
 		// reads and deletes, safe to repeat.
 		class, msg := herald.ClassTemporary, "request not sent"
-		if body != nil && body.sent.Load() {
+		if body != nil && body.Sent() {
 			class, msg = herald.ClassMaybeDelivered, "request sent, no answer"
 		}
 		return 0, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: redactURL(err)}
@@ -362,37 +356,6 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 
 // bufPool holds buffers for reading answers.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// sentBody is a form body that records when the transport has read it to
-// the end, that is, when the whole request was written to a connection.
-// Cheaper than an httptrace.ClientTrace, and the same answer.
-type sentBody struct {
-	data string
-	off  int
-	sent *atomic.Bool
-}
-
-func (b *sentBody) Read(p []byte) (int, error) {
-	if b.off >= len(b.data) {
-		b.sent.Store(true)
-		return 0, io.EOF
-	}
-	n := copy(p, b.data[b.off:])
-	b.off += n
-	if b.off >= len(b.data) {
-		b.sent.Store(true)
-	}
-	return n, nil
-}
-
-// Close does nothing.
-func (b *sentBody) Close() error { return nil }
-
-// again returns the body from the start, sharing the sent flag (the
-// transport replays bodies on a fresh connection).
-func (b *sentBody) again() io.ReadCloser {
-	return &sentBody{data: b.data, sent: b.sent}
-}
 
 // responseError turns a non-2xx answer into a classified VendorError.
 func (v *Vendor) responseError(resp *http.Response, data []byte) *herald.VendorError {

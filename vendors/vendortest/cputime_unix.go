@@ -1,6 +1,6 @@
 //go:build unix
 
-package apns_test
+package vendortest
 
 import (
 	"syscall"
