@@ -16,7 +16,7 @@
 //
 // The program starts everything itself: an embedded NATS server with
 // JetStream, the store (SQLite in a temporary directory, or a fresh schema
-// in PostgreSQL with -postgres or $HERALD_TEST_POSTGRES), a stand-in SMS API
+// in PostgreSQL with -postgres URL), a stand-in SMS API
 // on loopback, and the workers, as processes of this same program (the
 // default) or as goroutines (-goroutines). Run it with:
 //
@@ -69,11 +69,11 @@ func main() {
 	flag.IntVar(&o.Messages, "messages", 20000, "messages to send")
 	flag.IntVar(&o.Workers, "workers", 3, "dispatchers")
 	flag.IntVar(&o.Concurrency, "concurrency", 16, "sends in flight per dispatcher")
-	flag.Float64Var(&o.Rate, "rate", 400, "the vendor's rate limit for all dispatchers together, per second")
+	flag.Float64Var(&o.Rate, "rate", 800, "the vendor's rate limit for all dispatchers together, per second")
 	flag.IntVar(&o.Burst, "burst", 20, "the rate limit's burst")
 	goroutines := flag.Bool("goroutines", false, "run the workers as goroutines of this process instead of processes")
 	flag.BoolVar(&o.Kill, "kill", true, "kill one worker midway and start another")
-	flag.StringVar(&o.Postgres, "postgres", os.Getenv("HERALD_TEST_POSTGRES"), "PostgreSQL URL (default: SQLite in a temp dir)")
+	flag.StringVar(&o.Postgres, "postgres", "", "PostgreSQL URL, e.g. $HERALD_TEST_POSTGRES (default: SQLite in a temp dir)")
 	flag.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after")
 	flag.Parse()
 	o.Processes = !*goroutines
