@@ -33,7 +33,8 @@ type Store interface {
 type MessageStore interface {
 	// CreateMessage stores m, which must have ID, OrgID, IdempotencyKey,
 	// Channel and a Status (ErrInvalidInput otherwise), and returns the
-	// stored copy with created true. When a message with the same (OrgID,
+	// stored copy with created true (m itself when it needed nothing filled
+	// in: the store keeps a copy of its own either way). When a message with the same (OrgID,
 	// IdempotencyKey) exists, it returns that one with created false and
 	// stores nothing; exactly one of any number of concurrent creates with
 	// one key is created. Message IDs are unique in the whole store: a

@@ -91,6 +91,11 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 	}
 	s.orgMsgs[c.OrgID] = append(s.orgMsgs[c.OrgID], r)
 	s.reindexWork(r)
+	if c.CreatedAt.Equal(m.CreatedAt) && c.UpdatedAt.Equal(m.UpdatedAt) {
+		// m already equals the stored message, and the store keeps its
+		// own copy: hand m back rather than a second copy.
+		return m, true, nil
+	}
 	return c.Clone(), true, nil
 }
 
