@@ -280,4 +280,9 @@ type WebhookStore interface {
 	// TakePendingReports removes and returns the parked reports for one
 	// vendor message ID, oldest At first.
 	TakePendingReports(ctx context.Context, orgID, vendor, vendorMessageID string) ([]*DeliveryReport, error)
+	// PruneWebhookState forgets the seen events marked (their at) and the
+	// parked reports (their At, else when they were parked) before before,
+	// in every organization, and reports how many of each it removed. An
+	// event forgotten is new again to MarkEventSeen.
+	PruneWebhookState(ctx context.Context, before time.Time) (events, reports int, err error)
 }

@@ -71,6 +71,13 @@ type Config struct {
 	QueueSize int
 	// MaxWebhookBody caps a webhook request body, in bytes. Default 1 MiB.
 	MaxWebhookBody int64
+	// WebhookRetention is how long the store remembers seen webhook events
+	// (to drop the vendors' retries of them) and keeps reports parked for
+	// a send that never recorded its vendor ID. Run prunes what is older
+	// when it starts and every hour; see PruneWebhookState. It must exceed
+	// the longest time a vendor retries a callback (SendGrid: 72 hours).
+	// Default 7 days.
+	WebhookRetention time.Duration
 	// PublicBaseURL is the public URL at which Webhooks() is mounted, e.g.
 	// "https://example.com/herald/hooks". It builds status callback URLs and
 	// the URL signature schemes sign. Default: taken from each request
@@ -174,6 +181,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxWebhookBody == 0 {
 		c.MaxWebhookBody = 1 << 20
+	}
+	if c.WebhookRetention == 0 {
+		c.WebhookRetention = 7 * 24 * time.Hour
 	}
 	if c.OptOutKeywords == nil {
 		c.OptOutKeywords = []string{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
@@ -286,6 +296,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 0 || c.QueueSize < 0 || c.MaxWebhookBody < 0 {
 		bad("Concurrency, QueueSize and MaxWebhookBody must not be negative")
+	}
+	if c.WebhookRetention < 0 {
+		bad("WebhookRetention must not be negative")
 	}
 	if c.SendTimeout < 0 || c.PollInterval < 0 || c.LeaseDuration < 0 {
 		bad("SendTimeout, PollInterval and LeaseDuration must not be negative")

@@ -108,7 +108,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	feeder.Go(func() { d.feed(ctx, work, items) })
 
 	d.poll(ctx, items)
+	d.prune(ctx)
 	ticker := time.NewTicker(d.cfg.PollInterval)
+	pruner := time.NewTicker(pruneEvery)
 loop:
 	for {
 		select {
@@ -116,9 +118,12 @@ loop:
 			break loop
 		case <-ticker.C:
 			d.poll(ctx, items)
+		case <-pruner.C:
+			d.prune(ctx)
 		}
 	}
 	ticker.Stop()
+	pruner.Stop()
 	feeder.Wait()
 	close(stopping)
 	workers.Wait()
@@ -132,6 +137,31 @@ loop:
 		break
 	}
 	return nil
+}
+
+// pruneEvery is how often Run prunes the store's webhook state.
+const pruneEvery = time.Hour
+
+// PruneWebhookState makes the store forget seen webhook events and parked
+// reports older than Config.WebhookRetention, and reports how many of each
+// it removed. Run calls it when it starts and every hour; a host that
+// takes webhooks without running Run calls it itself now and then.
+func (d *Dispatcher) PruneWebhookState(ctx context.Context) (events, reports int, err error) {
+	events, reports, err = d.store.PruneWebhookState(ctx, d.clock.Now().Add(-d.cfg.WebhookRetention))
+	if err != nil {
+		return events, reports, fmt.Errorf("dispatch: pruning webhook state: %w", err)
+	}
+	return events, reports, nil
+}
+
+func (d *Dispatcher) prune(ctx context.Context) {
+	events, reports, err := d.PruneWebhookState(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.logger.Warn("pruning webhook state", "err", err)
+	case events+reports > 0:
+		d.logger.Info("pruned webhook state", "events", events, "reports", reports)
+	}
 }
 
 // feed moves jobs from the queue to the workers until ctx ends.

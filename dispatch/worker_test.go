@@ -141,3 +141,35 @@ func TestRecoveredSendingMessage(t *testing.T) {
 		})
 	}
 }
+
+func TestRunPrunesOldWebhookState(t *testing.T) {
+	clock := newFakeClock()
+	f := newFixture(t, func(c *dispatch.Config) {
+		c.Clock = clock
+		c.WebhookRetention = 24 * time.Hour
+	})
+	now := clock.Now()
+	for i, at := range []time.Time{now.Add(-48 * time.Hour), now.Add(-time.Hour)} {
+		ok, err := f.store.MarkEventSeen(bg, "org1", "fake", fmt.Sprint("ev", i), at)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.NoError(t, f.store.SavePendingReport(bg, &herald.DeliveryReport{OrgID: "org1", Vendor: "fake",
+		VendorMessageID: "never-recorded", Status: herald.StatusDelivered, At: now.Add(-30 * time.Hour)}))
+
+	run(t, f.d)
+	eventually(t, func() bool {
+		ok, err := f.store.MarkEventSeen(bg, "org1", "fake", "ev0", now)
+		return err == nil && ok
+	}, "the 48-hour-old event is forgotten")
+	ok, err := f.store.MarkEventSeen(bg, "org1", "fake", "ev1", now)
+	require.NoError(t, err)
+	assert.False(t, ok, "the hour-old event is remembered")
+	parked, err := f.store.TakePendingReports(bg, "org1", "fake", "never-recorded")
+	require.NoError(t, err)
+	assert.Empty(t, parked, "the report parked 30 hours ago is dropped")
+
+	events, reports, err := f.d.PruneWebhookState(bg)
+	require.NoError(t, err)
+	assert.Zero(t, events+reports)
+}

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/heraldmsg/herald"
 )
@@ -63,7 +64,7 @@ type Store struct {
 	orgs      map[string]*herald.Organization
 	numbers   map[string]map[numKey]*herald.OwnedNumber // org → numbers
 	state     map[herald.StateKey][]byte
-	seen      map[eventKey]struct{}
+	seen      map[eventKey]time.Time // when each event was marked
 	reports   map[vendorKey][]*herald.DeliveryReport
 }
 
@@ -97,7 +98,7 @@ func New(opts ...Option) *Store {
 		orgs:         make(map[string]*herald.Organization),
 		numbers:      make(map[string]map[numKey]*herald.OwnedNumber),
 		state:        make(map[herald.StateKey][]byte),
-		seen:         make(map[eventKey]struct{}),
+		seen:         make(map[eventKey]time.Time),
 		reports:      make(map[vendorKey][]*herald.DeliveryReport),
 	}
 	for _, o := range opts {

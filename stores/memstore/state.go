@@ -108,14 +108,50 @@ func (s *Store) MarkEventSeen(ctx context.Context, orgID, vendor, eventID string
 	if eventID == "" {
 		return false, invalid("event without ID")
 	}
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
 	k := eventKey{orgID, vendor, eventID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.seen[k]; ok {
 		return false, nil
 	}
-	s.seen[k] = struct{}{}
+	s.seen[k] = at
 	return true, nil
+}
+
+// PruneWebhookState forgets seen events and parked reports from before
+// before; see herald.WebhookStore.
+func (s *Store) PruneWebhookState(ctx context.Context, before time.Time) (events, reports int, err error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, at := range s.seen {
+		if at.Before(before) {
+			delete(s.seen, k)
+			events++
+		}
+	}
+	for k, rs := range s.reports {
+		kept := rs[:0]
+		for _, r := range rs {
+			if r.At.Before(before) {
+				reports++
+				continue
+			}
+			kept = append(kept, r)
+		}
+		if len(kept) == 0 {
+			delete(s.reports, k)
+		} else {
+			clear(rs[len(kept):])
+			s.reports[k] = kept
+		}
+	}
+	return events, reports, nil
 }
 
 func cloneReport(r *herald.DeliveryReport) *herald.DeliveryReport {

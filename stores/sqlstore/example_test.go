@@ -73,7 +73,7 @@ func ExampleNew() {
 		fmt.Println(e.Status, e.Applied)
 	}
 	// Output:
-	// schema version: 1
+	// schema version: 2
 	// created: true
 	// created again: false id: msg-1
 	// claimed: 1 lease owner: worker-1

@@ -53,7 +53,7 @@ func migrations(d Dialect) ([]migration, error) {
 
 // SchemaVersion is the schema version this package's migrations produce:
 // what Migrate brings a database to.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrate brings the database's herald schema to SchemaVersion, applying
 // the shipped migrations it lacks in order, each in one transaction

@@ -264,3 +264,32 @@ RETURNING seq, at, report`), orgID, vendor, vendorMessageID)
 	}
 	return reports, nil
 }
+
+// PruneWebhookState forgets seen events and parked reports from before
+// before; see herald.WebhookStore. Both deletes run in one write.
+func (s *Store) PruneWebhookState(ctx context.Context, before time.Time) (events, reports int, err error) {
+	if err := ctxErr(ctx); err != nil {
+		return 0, 0, err
+	}
+	err = s.writeOrDB(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, s.q(`DELETE FROM herald_seen_events WHERE at < ?`), ts(before))
+		if err != nil {
+			return s.dbErr(ctx, "pruning seen events", err)
+		}
+		n, err := affected(res)
+		if err != nil {
+			return s.dbErr(ctx, "pruning seen events", err)
+		}
+		events = int(n)
+		res, err = q.ExecContext(ctx, s.q(`DELETE FROM herald_pending_reports WHERE at < ?`), ts(before))
+		if err != nil {
+			return s.dbErr(ctx, "pruning parked reports", err)
+		}
+		if n, err = affected(res); err != nil {
+			return s.dbErr(ctx, "pruning parked reports", err)
+		}
+		reports = int(n)
+		return nil
+	})
+	return events, reports, err
+}

@@ -238,6 +238,7 @@ func testContext(t *testing.T, newStore newStoreFunc) {
 			return s.SavePendingReport(ctx, &herald.DeliveryReport{OrgID: f.org, Vendor: "alpha", VendorMessageID: uid("vmid"), At: f.base})
 		}},
 		{"TakePendingReports", func() error { _, err := s.TakePendingReports(ctx, f.org, "alpha", w.vmid); return err }},
+		{"PruneWebhookState", func() error { _, _, err := s.PruneWebhookState(ctx, f.base); return err }},
 	}
 	for _, tc := range calls {
 		t.Run(tc.name, func(t *testing.T) {

@@ -193,6 +193,52 @@ func testWebhooks(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
+	t.Run("PruneWebhookState", func(t *testing.T) {
+		f := setup(t, newStore)
+		old, recent := uid("ev"), uid("ev")
+		for _, e := range []struct {
+			org, id string
+			at      time.Duration
+		}{{f.org, old, -2 * time.Hour}, {f.org2, uid("ev"), -3 * time.Hour}, {f.org, recent, 0}} {
+			ok, err := f.s.MarkEventSeen(f.ctx, e.org, "alpha", e.id, f.at(e.at))
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		vmid, vmid2 := uid("vmid"), uid("vmid")
+		park := func(org, id string, at time.Duration) *herald.DeliveryReport {
+			r := &herald.DeliveryReport{OrgID: org, Vendor: "alpha", EventID: uid("ev"), VendorMessageID: id,
+				Status: herald.StatusDelivered, At: f.at(at)}
+			require.NoError(t, f.s.SavePendingReport(f.ctx, r))
+			return r
+		}
+		park(f.org, vmid, -2*time.Hour)
+		kept := park(f.org, vmid, 0)
+		park(f.org2, vmid2, -3*time.Hour)
+
+		events, reports, err := f.s.PruneWebhookState(f.ctx, f.at(-time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, 2, events, "the two old events, in every organization")
+		assert.Equal(t, 2, reports, "the two old reports, in every organization")
+
+		ok, err := f.s.MarkEventSeen(f.ctx, f.org, "alpha", old, f.base)
+		require.NoError(t, err)
+		assert.True(t, ok, "a forgotten event is new again")
+		ok, err = f.s.MarkEventSeen(f.ctx, f.org, "alpha", recent, f.base)
+		require.NoError(t, err)
+		assert.False(t, ok, "a recent event is still seen")
+		got, err := f.s.TakePendingReports(f.ctx, f.org, "alpha", vmid)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, kept.EventID, got[0].EventID, "the recent report is kept")
+		got, err = f.s.TakePendingReports(f.ctx, f.org2, "alpha", vmid2)
+		require.NoError(t, err)
+		assert.Empty(t, got)
+
+		events, reports, err = f.s.PruneWebhookState(f.ctx, f.at(-time.Hour))
+		require.NoError(t, err)
+		assert.Zero(t, events+reports, "nothing more to prune")
+	})
+
 	t.Run("PendingReportsConcurrentTake", func(t *testing.T) {
 		f := setup(t, newStore)
 		vmid := uid("vmid")
