@@ -7,11 +7,13 @@
 // contact addresses, opt-out scopes, numbers) and two heaps of due work, so
 // the dispatcher's hot path (create, claim, update) does no scanning. Values
 // are copied on the way in and on the way out with the root package's Clone
-// methods: a caller never shares memory with stored state.
+// methods: a caller never shares memory with stored state (CreateMessage
+// may hand back the caller's own message, which the store has copied).
 //
-// Nothing is persisted and nothing expires: a process that restarts starts
-// empty, and seen webhook events, messages and their events accumulate for
-// the life of the Store.
+// Nothing is persisted: a process that restarts starts empty. Messages and
+// their events accumulate for the life of the Store; seen webhook events
+// and parked reports go when PruneWebhookState says (the dispatcher's Run
+// calls it every hour).
 //
 // Timestamps: wherever a record's CreatedAt, UpdatedAt, At or AllocatedAt is
 // zero on the way in, the store sets it to the clock's now ([WithClock]);
