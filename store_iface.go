@@ -72,6 +72,11 @@ type MessageFilter struct {
 	Statuses   []Status
 	// Limit caps the result; zero means no cap.
 	Limit int
+	// After, a message ID, starts the list after that message in the
+	// list's order (CreatedAt, then creation order): pass the last ID of a
+	// page to get the next. A message the organization does not have is
+	// ErrNotFound.
+	After string
 }
 
 // MessageUpdate is one status change of one message.

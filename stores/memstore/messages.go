@@ -179,6 +179,14 @@ func (s *Store) ListMessages(ctx context.Context, f herald.MessageFilter) ([]*he
 		all = slices.Clone(all)
 		slices.SortStableFunc(all, byCreated)
 	}
+	if f.After != "" {
+		cur := s.lookupMsg(f.OrgID, f.After)
+		if cur == nil {
+			return nil, notFound("message to list after", f.After)
+		}
+		i, _ := slices.BinarySearchFunc(all, cur, byCreated)
+		all = all[min(i+1, len(all)):]
+	}
 	var out []*herald.Message
 	for _, r := range all {
 		m := r.m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -314,6 +315,18 @@ func (s *Store) ListMessages(ctx context.Context, f herald.MessageFilter) ([]*he
 	}
 	b := s.newBuilder()
 	b.sql(`SELECT ` + msgCols + ` FROM herald_messages WHERE org_id = `).arg(f.OrgID)
+	if f.After != "" {
+		var createdAt, seq int64
+		err := s.db.QueryRowContext(ctx, s.q(`SELECT created_at, seq FROM herald_messages WHERE org_id = ? AND id = ?`),
+			f.OrgID, f.After).Scan(&createdAt, &seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("sqlstore: message to list after %q: %w", f.After, herald.ErrNotFound)
+		}
+		if err != nil {
+			return nil, s.dbErr(ctx, "listing messages", err)
+		}
+		b.sql(` AND (created_at, seq) > (`).arg(createdAt).sql(`, `).arg(seq).sql(`)`)
+	}
 	if f.CampaignID != "" {
 		b.sql(` AND campaign_id = `).arg(f.CampaignID)
 	}

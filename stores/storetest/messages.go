@@ -340,7 +340,7 @@ func testMessageLookups(t *testing.T, newStore newStoreFunc) {
 		m1 := f.createMsg(mk(1, c1, k1, herald.StatusQueued))
 		m4 := f.createMsg(mk(4, "", k1, herald.StatusQueued))
 		m2 := f.createMsg(mk(2, c1, k2, herald.StatusSent))
-		f.createMsg(withOrg(f.org2), mk(0, c1, k1, herald.StatusQueued))
+		other := f.createMsg(withOrg(f.org2), mk(0, c1, k1, herald.StatusQueued))
 
 		cases := []struct {
 			name string
@@ -357,6 +357,10 @@ func testMessageLookups(t *testing.T, newStore newStoreFunc) {
 			{"LimitAfterFilter", herald.MessageFilter{ContactID: k1, Limit: 2}, []string{m1.ID, m3.ID}},
 			{"LimitAboveCount", herald.MessageFilter{Limit: 10}, []string{m1.ID, m2.ID, m3.ID, m4.ID}},
 			{"NoMatch", herald.MessageFilter{CampaignID: uid("camp")}, []string{}},
+			{"After", herald.MessageFilter{After: m2.ID}, []string{m3.ID, m4.ID}},
+			{"AfterWithLimit", herald.MessageFilter{After: m1.ID, Limit: 2}, []string{m2.ID, m3.ID}},
+			{"AfterAFilteredOutMessage", herald.MessageFilter{After: m2.ID, ContactID: k1}, []string{m3.ID, m4.ID}},
+			{"AfterTheLast", herald.MessageFilter{After: m4.ID}, []string{}},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -372,6 +376,28 @@ func testMessageLookups(t *testing.T, newStore newStoreFunc) {
 			f := f.in(t)
 			_, err := f.s.ListMessages(f.ctx, herald.MessageFilter{CampaignID: c1})
 			assert.ErrorIs(t, err, herald.ErrInvalidInput)
+		})
+		t.Run("AfterUnknownMessage", func(t *testing.T) {
+			f := f.in(t)
+			_, err := f.s.ListMessages(f.ctx, herald.MessageFilter{OrgID: f.org, After: uid("msg")})
+			assert.ErrorIs(t, err, herald.ErrNotFound)
+			_, err = f.s.ListMessages(f.ctx, herald.MessageFilter{OrgID: f.org, After: other.ID})
+			assert.ErrorIs(t, err, herald.ErrNotFound, "another organization's message")
+		})
+		t.Run("Pages", func(t *testing.T) {
+			f := f.in(t)
+			var got []string
+			after := ""
+			for range 10 {
+				page, err := f.s.ListMessages(f.ctx, herald.MessageFilter{OrgID: f.org, Limit: 1, After: after})
+				require.NoError(t, err)
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, page[0].ID)
+				after = page[0].ID
+			}
+			assert.Equal(t, []string{m1.ID, m2.ID, m3.ID, m4.ID}, got, "one page at a time, each message once")
 		})
 	})
 }
