@@ -21,6 +21,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Compile-time checks: the vendor and every capability it implements.
@@ -250,7 +251,7 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
-		return nil, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: redactURL(err)}
+		return nil, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: vendorhttp.RedactURL("apns", err)}
 	}
 	if res.StatusCode == 0 {
 		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassMaybeDelivered,
@@ -441,14 +442,4 @@ func apnsID(msgID string) string {
 	out[23] = '-'
 	hex.Encode(out[24:], b[10:])
 	return string(out[:])
-}
-
-// redactURL removes the URL (which holds the device token) from a
-// transport error, keeping the cause.
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s apns: %w", ue.Op, ue.Err)
-	}
-	return err
 }

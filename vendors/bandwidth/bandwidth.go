@@ -3,7 +3,6 @@ package bandwidth
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -414,7 +413,7 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		if body != nil && body.Sent() {
 			class, msg = herald.ClassMaybeDelivered, "request sent, no answer"
 		}
-		return 0, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: redactURL(err)}
+		return 0, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: vendorhttp.RedactURL("bandwidth", err)}
 	}
 	defer resp.Body.Close()
 	if c.header != nil {
@@ -454,42 +453,4 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		}
 	}
 	return resp.StatusCode, nil
-}
-
-// redactURL removes the URL (which names the account) from a transport
-// error, keeping the cause.
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s bandwidth: %w", ue.Op, ue.Err)
-	}
-	return err
-}
-
-// redactDigits masks runs of seven or more digits (phone numbers) in
-// Bandwidth's messages, keeping the last four.
-func redactDigits(s string) string {
-	b := []byte(s)
-	run := 0
-	for i := 0; i <= len(b); i++ {
-		if i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			run++
-			continue
-		}
-		if run >= 7 {
-			for j := i - run; j < i-4; j++ {
-				b[j] = '*'
-			}
-		}
-		run = 0
-	}
-	return string(b)
-}
-
-// maskNumber keeps the last four digits of a phone number, for errors.
-func maskNumber(n string) string {
-	if len(n) <= 4 {
-		return "…"
-	}
-	return "…" + n[len(n)-4:]
 }

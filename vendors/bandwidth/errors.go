@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // ErrorLink is Bandwidth's page of messaging error codes (the four-digit
@@ -249,13 +250,13 @@ func (v *Vendor) messagingError(resp *http.Response, data []byte) *herald.Vendor
 	}
 	ve := &herald.VendorError{
 		Vendor: v.name, Class: Classify(code, resp.StatusCode), Code: code,
-		Message: redactDigits(msg), HTTPStatus: resp.StatusCode,
+		Message: vendorhttp.RedactDigits(msg), HTTPStatus: resp.StatusCode,
 	}
 	if toField && ve.Class == herald.ClassPermanent {
 		ve.Class = herald.ClassInvalidAddress
 	}
 	if ve.Class == herald.ClassRateLimited {
-		ve.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
+		ve.RetryAfter = vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
 	}
 	return ve
 }
@@ -275,10 +276,10 @@ func (v *Vendor) dashboardError(resp *http.Response, data []byte) *herald.Vendor
 	}
 	ve := &herald.VendorError{
 		Vendor: v.name, Class: Classify(strconv.Itoa(resp.StatusCode), resp.StatusCode), Code: code,
-		Message: redactDigits(desc), HTTPStatus: resp.StatusCode,
+		Message: vendorhttp.RedactDigits(desc), HTTPStatus: resp.StatusCode,
 	}
 	if ve.Class == herald.ClassRateLimited {
-		ve.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
+		ve.RetryAfter = vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
 	}
 	return ve
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Keys of BuyNumbersParams.Options.
@@ -213,7 +214,7 @@ func (v *Vendor) order(ctx context.Context, creds Credentials, numbers []string)
 		code, msg = final.Errors[0].Code, msg+": "+final.Errors[0].Description
 	}
 	return final.Completed, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent, Code: code,
-		Message: redactDigits(msg)}
+		Message: vendorhttp.RedactDigits(msg)}
 }
 
 // poll fetches an order until its status is final (anything but RECEIVED
@@ -384,7 +385,7 @@ func (v *Vendor) ReleaseNumbers(ctx context.Context, p herald.ReleaseNumbersPara
 			}
 			tn, ok := tenDigit(id)
 			if !ok {
-				return 0, fmt.Errorf("bandwidth: release numbers: %s is not a North American number: %w", maskNumber(id), herald.ErrInvalidInput)
+				return 0, fmt.Errorf("bandwidth: release numbers: %s is not a North American number: %w", vendorhttp.MaskNumber(id), herald.ErrInvalidInput)
 			}
 			tns = append(tns, tn)
 		}
@@ -442,7 +443,7 @@ func (v *Vendor) disconnect(ctx context.Context, creds Credentials, tns []string
 		if len(final.Errors) > 0 {
 			code, msg = final.Errors[0].Code, msg+": "+final.Errors[0].Description
 		}
-		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent, Code: code, Message: redactDigits(msg)}
+		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent, Code: code, Message: vendorhttp.RedactDigits(msg)}
 	case "PARTIAL":
 		failed := max(len(final.Errors), final.Failed)
 		return max(len(tns)-failed, 0), &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent,

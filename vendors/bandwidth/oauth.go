@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // tokenCache holds one OAuth2 access token per client (token URL, client
@@ -120,7 +121,7 @@ func (tc *tokenCache) fetch(ctx context.Context, v *Vendor, c Credentials) (stri
 	req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 	resp, err := tc.client.Do(req)
 	if err != nil {
-		return fail(herald.ClassTemporary, 0, "", "request failed", redactURL(err))
+		return fail(herald.ClassTemporary, 0, "", "request failed", vendorhttp.RedactURL("bandwidth", err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -142,7 +143,7 @@ func (tc *tokenCache) fetch(ctx context.Context, v *Vendor, c Credentials) (stri
 		case resp.StatusCode == http.StatusTooManyRequests:
 			ve := &herald.VendorError{Vendor: v.name, Class: herald.ClassRateLimited, HTTPStatus: resp.StatusCode,
 				Code: code, Message: "OAuth2 token: " + msg,
-				RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), tc.clock.Now())}
+				RetryAfter: vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), tc.clock.Now())}
 			return "", 0, ve
 		case resp.StatusCode >= 500:
 			return fail(herald.ClassTemporary, resp.StatusCode, code, msg, nil)
@@ -164,22 +165,4 @@ func (tc *tokenCache) fetch(ctx context.Context, v *Vendor, c Credentials) (stri
 		}
 	}
 	return ans.AccessToken, life, nil
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func parseRetryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(h); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

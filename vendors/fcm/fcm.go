@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Compile-time checks: the vendor and every capability it implements.
@@ -206,7 +207,7 @@ func (v *Vendor) token(ctx context.Context, a *account) (*oauth2.Token, *herald.
 			}
 			return nil, ve
 		}
-		ve.Err = redactURL(r.err)
+		ve.Err = vendorhttp.RedactURL("fcm", r.err)
 		return nil, ve
 	}
 }
@@ -261,7 +262,7 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
-		return nil, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: redactURL(err)}
+		return nil, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: vendorhttp.RedactURL("fcm", err)}
 	}
 	defer resp.Body.Close()
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -298,16 +299,7 @@ func (v *Vendor) responseError(resp *http.Response, data []byte) *herald.VendorE
 	ve := &herald.VendorError{Vendor: v.name, Class: Classify(resp.StatusCode, info.code, info.aboutToken),
 		Code: code, Message: msg, HTTPStatus: resp.StatusCode}
 	if ve.Class == herald.ClassRateLimited || ve.Class == herald.ClassTemporary {
-		ve.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
+		ve.RetryAfter = vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
 	}
 	return ve
-}
-
-// redactURL removes the URL from a transport error, keeping the cause.
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s fcm: %w", ue.Op, ue.Err)
-	}
-	return err
 }

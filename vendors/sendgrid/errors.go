@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Error codes of this vendor. SendGrid's answers carry their HTTP status
@@ -122,11 +123,7 @@ func (c *Client) statusError(status int, h http.Header, body string, now time.Ti
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	var d time.Duration
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.Atoi(v); err == nil {
-			d = time.Duration(s) * time.Second
-		} else if t, err := http.ParseTime(v); err == nil {
-			d = t.Sub(now)
-		}
+		d = vendorhttp.RetryAfter(v, now)
 	} else if v := strings.TrimSpace(h.Get("X-RateLimit-Reset")); v != "" {
 		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
 			d = time.Unix(s, 0).Sub(now)
@@ -135,5 +132,5 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return min(max(d.Round(time.Second), time.Second), 24*time.Hour)
+	return min(max(d.Round(time.Second), time.Second), vendorhttp.MaxRetryAfter)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Keys of BuyNumbersParams.Options.
@@ -136,7 +137,7 @@ func (v *Vendor) buyAll(ctx context.Context, creds Credentials, found []availabl
 			form := url.Values{"PhoneNumber": {n.PhoneNumber}, "FriendlyName": {v.friendly}}
 			if _, err := v.do(ctx, call{method: http.MethodPost, url: v.accountURL(creds, "/IncomingPhoneNumbers.json"),
 				form: form, creds: creds, out: &in}); err != nil {
-				errs[i] = fmt.Errorf("twilio: buying number %s: %w", maskNumber(n.PhoneNumber), err)
+				errs[i] = fmt.Errorf("twilio: buying number %s: %w", vendorhttp.MaskNumber(n.PhoneNumber), err)
 				return
 			}
 			num := &herald.OwnedNumber{OrgID: orgID, Vendor: v.name, VendorID: in.SID, Number: in.PhoneNumber,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // ConsoleServiceURL is the prefix of a messaging service's page in the
@@ -75,7 +76,7 @@ func (v *Vendor) AddNumbersToMessagingService(ctx context.Context, org *herald.O
 	var errs []error
 	for _, n := range numbers {
 		if n.VendorID == "" {
-			errs = append(errs, fmt.Errorf("twilio: number %s has no VendorID: %w", maskNumber(n.Number), herald.ErrInvalidInput))
+			errs = append(errs, fmt.Errorf("twilio: number %s has no VendorID: %w", vendorhttp.MaskNumber(n.Number), herald.ErrInvalidInput))
 			continue
 		}
 		if err := v.addNumber(ctx, creds, id, n.VendorID); err != nil {

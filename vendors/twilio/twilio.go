@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -321,7 +320,7 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		if body != nil && body.Sent() {
 			class, msg = herald.ClassMaybeDelivered, "request sent, no answer"
 		}
-		return 0, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: redactURL(err)}
+		return 0, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: vendorhttp.RedactURL("twilio", err)}
 	}
 	defer resp.Body.Close()
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -371,69 +370,12 @@ func (v *Vendor) responseError(resp *http.Response, data []byte) *herald.VendorE
 	}
 	ve := &herald.VendorError{
 		Vendor: v.name, Class: Classify(code, resp.StatusCode), Code: code,
-		Message: redactDigits(msg), HTTPStatus: resp.StatusCode,
+		Message: vendorhttp.RedactDigits(msg), HTTPStatus: resp.StatusCode,
 	}
 	if ve.Class == herald.ClassRateLimited {
-		ve.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
+		ve.RetryAfter = vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
 	}
 	return ve
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func parseRetryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(h); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// redactURL removes the URL (which names the account) from a transport
-// error, keeping the cause.
-func redactURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s twilio: %w", ue.Op, ue.Err)
-	}
-	return err
-}
-
-// redactDigits masks runs of seven or more digits (phone numbers) in
-// Twilio's messages, keeping the last four: "+14155552671" becomes
-// "+*******2671".
-func redactDigits(s string) string {
-	b := []byte(s)
-	run := 0
-	for i := 0; i <= len(b); i++ {
-		if i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			run++
-			continue
-		}
-		if run >= 7 {
-			for j := i - run; j < i-4; j++ {
-				b[j] = '*'
-			}
-		}
-		run = 0
-	}
-	return string(b)
-}
-
-// maskNumber keeps the last four digits of a phone number, for errors.
-func maskNumber(n string) string {
-	if len(n) <= 4 {
-		return "…"
-	}
-	return "…" + n[len(n)-4:]
 }
 
 // accountURL is the 2010-04-01 API URL of a path under the account.

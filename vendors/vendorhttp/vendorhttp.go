@@ -1,5 +1,7 @@
 // Package vendorhttp holds what herald's HTTP vendors share, for anyone
-// writing one.
+// writing one: request bodies that say whether they were sent (SetBody),
+// Retry-After parsing (RetryAfter), and keeping account URLs and phone
+// numbers out of errors (RedactURL, RedactDigits, MaskNumber).
 //
 // # Request bodies that say whether they were sent
 //

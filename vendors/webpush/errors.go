@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // Error codes of this vendor. Answers of the push service carry their
@@ -68,34 +69,16 @@ func (c *Client) statusError(resp *http.Response, body []byte) error {
 		ve.Class = herald.ClassGone
 	case st == http.StatusTooManyRequests:
 		ve.Class = herald.ClassRateLimited
-		ve.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ve.RetryAfter = vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	case st == http.StatusRequestEntityTooLarge:
 		ve.Class, ve.Code = herald.ClassPermanent, CodePayloadTooLarge
 	case st == http.StatusUnauthorized || st == http.StatusForbidden:
 		ve.Class = herald.ClassAuth
 	case st >= 500:
 		ve.Class = herald.ClassTemporary
-		ve.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ve.RetryAfter = vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	default:
 		ve.Class = herald.ClassPermanent
 	}
 	return ve
-}
-
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(min(s, 86400)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
 }

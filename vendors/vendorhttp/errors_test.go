@@ -1,0 +1,53 @@
+package vendorhttp_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
+)
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"":             0,
+		"  ":           0,
+		"30":           30 * time.Second,
+		" 2 ":          2 * time.Second,
+		"0":            0,
+		"-5":           0,
+		"soon":         0,
+		"999999999999": vendorhttp.MaxRetryAfter,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
+		now.Add(72 * time.Hour).Format(http.TimeFormat):   vendorhttp.MaxRetryAfter,
+	} {
+		assert.Equal(t, want, vendorhttp.RetryAfter(in, now), "%q", in)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	cause := errors.New("dial tcp: connection refused")
+	err := vendorhttp.RedactURL("twilio", &url.Error{Op: "Post", URL: "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json", Err: cause})
+	assert.Equal(t, "Post twilio: dial tcp: connection refused", err.Error())
+	assert.ErrorIs(t, err, cause)
+	other := errors.New("plain")
+	assert.Equal(t, other, vendorhttp.RedactURL("twilio", other))
+}
+
+func TestRedactDigits(t *testing.T) {
+	assert.Equal(t, "The 'To' number +*******2671 is not valid; code 21211",
+		vendorhttp.RedactDigits("The 'To' number +14155552671 is not valid; code 21211"))
+	assert.Equal(t, "123456", vendorhttp.RedactDigits("123456"), "short runs stay")
+	assert.Equal(t, "***4567", vendorhttp.RedactDigits("1234567"))
+}
+
+func TestMaskNumber(t *testing.T) {
+	assert.Equal(t, "…2671", vendorhttp.MaskNumber("+14155552671"))
+	assert.Equal(t, "…", vendorhttp.MaskNumber("123"))
+}
