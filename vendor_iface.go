@@ -311,6 +311,24 @@ type OrgConfigurer interface {
 // update it means "unchanged".
 const ObscuredSecret = "<obscured>"
 
+// CopyConfig returns a copy of a vendor configuration (an empty map for
+// nil), with the non-empty values of secretKeys replaced by ObscuredSecret
+// when obscure is set: what an OrgConfigurer's OrgConfig returns.
+func CopyConfig(cfg map[string]string, obscure bool, secretKeys ...string) map[string]string {
+	out := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		out[k] = v
+	}
+	if obscure {
+		for _, k := range secretKeys {
+			if out[k] != "" {
+				out[k] = ObscuredSecret
+			}
+		}
+	}
+	return out
+}
+
 // UpdateOrgConfigParams is a configuration change.
 type UpdateOrgConfigParams struct {
 	Organization *Organization

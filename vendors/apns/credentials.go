@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/sideshow/apns2"
@@ -176,18 +175,7 @@ func (v *Vendor) OrgConfig(ctx context.Context, org *herald.Organization, obscur
 	if org == nil {
 		return nil, fmt.Errorf("apns: org config without an organization: %w", herald.ErrInvalidInput)
 	}
-	cfg := maps.Clone(v.orgConfig(org))
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	if obscure {
-		for _, k := range secretKeys {
-			if cfg[k] != "" {
-				cfg[k] = herald.ObscuredSecret
-			}
-		}
-	}
-	return cfg, nil
+	return herald.CopyConfig(v.orgConfig(org), obscure, secretKeys...), nil
 }
 
 // UpdateOrgConfig validates a configuration change and returns what to

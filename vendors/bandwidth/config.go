@@ -3,7 +3,6 @@ package bandwidth
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,18 +30,7 @@ func (v *Vendor) OrgConfig(ctx context.Context, org *herald.Organization, obscur
 	if org == nil {
 		return nil, fmt.Errorf("bandwidth: org config without an organization: %w", herald.ErrInvalidInput)
 	}
-	cfg := maps.Clone(v.orgConfig(org))
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	if obscure {
-		for _, k := range secretKeys {
-			if cfg[k] != "" {
-				cfg[k] = herald.ObscuredSecret
-			}
-		}
-	}
-	return cfg, nil
+	return herald.CopyConfig(v.orgConfig(org), obscure, secretKeys...), nil
 }
 
 // UpdateOrgConfig validates a configuration change and returns what to

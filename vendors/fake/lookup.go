@@ -3,7 +3,6 @@ package fake
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/heraldmsg/herald"
@@ -134,14 +133,7 @@ func (v *Vendor) OrgConfig(ctx context.Context, org *herald.Organization, obscur
 	if org == nil {
 		return nil, fmt.Errorf("fake: org config without an organization: %w", herald.ErrInvalidInput)
 	}
-	cfg := maps.Clone(v.orgConfig(org))
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	if obscure && cfg[ConfigSecret] != "" {
-		cfg[ConfigSecret] = herald.ObscuredSecret
-	}
-	return cfg, nil
+	return herald.CopyConfig(v.orgConfig(org), obscure, ConfigSecret), nil
 }
 
 // UpdateOrgConfig validates a change and returns the configuration to

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"sync/atomic"
 
@@ -178,14 +177,7 @@ func (v *Vendor) OrgConfig(ctx context.Context, org *herald.Organization, obscur
 	if org == nil {
 		return nil, fmt.Errorf("fcm: org config without an organization: %w", herald.ErrInvalidInput)
 	}
-	cfg := maps.Clone(org.VendorConfig[v.name])
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	if obscure && cfg[ConfigServiceAccountJSON] != "" {
-		cfg[ConfigServiceAccountJSON] = herald.ObscuredSecret
-	}
-	return cfg, nil
+	return herald.CopyConfig(org.VendorConfig[v.name], obscure, ConfigServiceAccountJSON), nil
 }
 
 // UpdateOrgConfig validates a configuration change and returns what to

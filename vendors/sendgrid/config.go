@@ -3,7 +3,6 @@ package sendgrid
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/heraldmsg/herald"
@@ -26,14 +25,7 @@ func (c *Client) OrgConfig(ctx context.Context, org *herald.Organization, obscur
 	if org == nil {
 		return nil, fmt.Errorf("%w: sendgrid: org config without an organization", herald.ErrInvalidInput)
 	}
-	cfg := maps.Clone(org.VendorConfig[Name])
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	if obscure && cfg[ConfigAPIKey] != "" {
-		cfg[ConfigAPIKey] = herald.ObscuredSecret
-	}
-	return cfg, nil
+	return herald.CopyConfig(org.VendorConfig[Name], obscure, ConfigAPIKey), nil
 }
 
 // UpdateOrgConfig validates a configuration change and returns what to
