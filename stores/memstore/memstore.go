@@ -159,3 +159,35 @@ func ctxErr(ctx context.Context) error {
 	}
 	return ctx.Err()
 }
+
+// Reset empties the store, as New would, but keeps the memory its maps
+// and lists hold, so that a test or benchmark reusing one store does not
+// pay for growing them again.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.msgs)
+	clear(s.msgByKey)
+	clear(s.msgByVendor)
+	clear(s.latestTo)
+	for org, rs := range s.orgMsgs {
+		clear(rs)
+		s.orgMsgs[org] = rs[:0]
+	}
+	clear(s.pending)
+	s.pending = s.pending[:0]
+	clear(s.leased)
+	s.leased = s.leased[:0]
+	clear(s.scratch)
+	s.scratch = s.scratch[:0]
+	clear(s.contacts)
+	clear(s.campContacts)
+	clear(s.contactAddr)
+	clear(s.optOuts)
+	clear(s.campaigns)
+	clear(s.orgs)
+	clear(s.numbers)
+	clear(s.state)
+	clear(s.seen)
+	clear(s.reports)
+}

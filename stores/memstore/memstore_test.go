@@ -1,6 +1,8 @@
 package memstore_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -17,6 +19,30 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) herald.Store { return memstore.New() })
+}
+
+// A store that held data and was Reset passes the suite like a new one.
+func TestConformanceAfterReset(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) herald.Store {
+		s := memstore.New()
+		ctx := context.Background()
+		for i := range 50 {
+			id := fmt.Sprint("old", i)
+			_, _, err := s.CreateMessage(ctx, &herald.Message{ID: id, OrgID: "org-old", IdempotencyKey: id,
+				Channel: herald.ChannelSMS, To: "+14155552671", Status: herald.StatusQueued})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.MarkEventSeen(ctx, "org-old", "v", "ev", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		s.Reset()
+		if _, err := s.GetMessage(ctx, "org-old", "old1"); !errors.Is(err, herald.ErrNotFound) {
+			t.Fatalf("after Reset: %v", err)
+		}
+		return s
+	})
 }
 
 type fixedClock struct{ t time.Time }

@@ -73,8 +73,9 @@ func BenchmarkSendVsBareHTTP(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			store := memstore.New()
 			newDispatcher := func() *dispatch.Dispatcher {
-				d, err := dispatch.New(dispatch.Config{Store: memstore.New(), Vendors: []herald.Vendor{v},
+				d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{v},
 					PublicBaseURL: "https://hooks.example.com/h"})
 				if err != nil {
 					b.Fatal(err)
@@ -129,7 +130,7 @@ func BenchmarkSendVsBareHTTP(b *testing.B) {
 				_, err := v.Send(ctx, req)
 				return err
 			}
-			vendortest.CompareThroughput(b, vendortest.CompareOptions{Concurrency: c, Between: func() { d = newDispatcher() }},
+			vendortest.CompareThroughput(b, vendortest.CompareOptions{Concurrency: c, Between: store.Reset},
 				vendortest.Path{Name: "bare", Send: bare},
 				vendortest.Path{Name: "dispatch", Send: viaDispatcher},
 				vendortest.Path{Name: "vendor", Send: direct})

@@ -26,9 +26,9 @@ type CompareOptions struct {
 	Round int
 	// Every and Between: Between, when set, is called with the timer
 	// stopped after every Every messages per path (default 2,000), for
-	// example to replace the dispatcher's memstore, which otherwise keeps
-	// every message and turns the comparison into one of garbage
-	// collection over a growing heap.
+	// example to empty the dispatcher's memstore (memstore.Store.Reset),
+	// which otherwise keeps every message and turns the comparison into
+	// one of garbage collection over a growing heap.
 	Every   int
 	Between func()
 }
