@@ -79,7 +79,7 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 	if err != nil {
 		return nil, nil, err
 	}
-	now := d.clock.Now()
+	now := msg.CreatedAt // prepare's now
 	if msg.Status == herald.StatusQueued {
 		msg.LeaseOwner, msg.LeaseUntil = d.cfg.WorkerID, now.Add(d.cfg.LeaseDuration)
 	}
