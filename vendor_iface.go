@@ -246,6 +246,17 @@ type MessagingServices interface {
 	ClearMessagingServiceNumbers(ctx context.Context, org *Organization, id string) error
 }
 
+// MessagingServiceFinder is implemented by vendors with MessagingServices
+// that can look a sender pool up by its friendly name, so that a manager
+// can adopt a service that a start which died before recording it had
+// created, rather than create a second.
+type MessagingServiceFinder interface {
+	// FindMessagingService returns the organization's service named
+	// friendlyName (the first, when several are); ErrNotFound when there
+	// is none.
+	FindMessagingService(ctx context.Context, org *Organization, friendlyName string) (*MessagingService, error)
+}
+
 // CreateMessagingServiceParams describes a new sender pool.
 type CreateMessagingServiceParams struct {
 	Organization *Organization

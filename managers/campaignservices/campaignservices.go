@@ -640,6 +640,44 @@ func newToken() string {
 	return hex.EncodeToString(b[:])
 }
 
+// adopt looks for the service an earlier, dead start may have created
+// under name, when the vendor can find services by name, and records it
+// as the campaign's. It returns "" when there is none (or the vendor
+// cannot tell), for the caller to create one.
+func (m *Manager) adopt(ctx context.Context, env herald.Env, ms herald.MessagingServices, org *herald.Organization, c *herald.Campaign, name, token string, t time.Time) (string, error) {
+	log := logger(env)
+	finder, ok := ms.(herald.MessagingServiceFinder)
+	if !ok {
+		log.WarnContext(ctx, "campaignservices: an earlier start died while creating the campaign's messaging service; one may be left at the vendor",
+			"campaign", c.ID, "friendly_name", name)
+		return "", nil
+	}
+	svc, err := finder.FindMessagingService(ctx, org, name)
+	switch {
+	case errors.Is(err, herald.ErrNotFound):
+		return "", nil
+	case err == nil && (svc == nil || svc.ID == ""):
+		err = fmt.Errorf("%w: the vendor found a messaging service without an ID", herald.ErrInvalidInput)
+	}
+	if err != nil {
+		_, uerr := updateRecord(context.WithoutCancel(ctx), env.State, c.ID, func(r *Record) (*Record, error) {
+			if r.Token != token {
+				return nil, errNoChange
+			}
+			return &Record{Phase: PhaseCreating, FriendlyName: r.FriendlyName}, nil // still possibly at the vendor
+		})
+		return "", errors.Join(fmt.Errorf("campaignservices: looking for the messaging service %q an earlier start created: %w", name, err), uerr)
+	}
+	_, err = updateRecord(context.WithoutCancel(ctx), env.State, c.ID, func(r *Record) (*Record, error) {
+		return &Record{Phase: PhaseCreated, ServiceID: svc.ID, FriendlyName: name, Token: token, At: t}, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("campaignservices: saving the adopted service ID: %w", err)
+	}
+	log.InfoContext(ctx, "campaignservices: adopted the messaging service an earlier start created", "campaign", c.ID, "service", svc.ID)
+	return svc.ID, nil
+}
+
 // OnCampaignStart creates (or reuses) the campaign's messaging service,
 // adds the reserved numbers and sets Campaign.MessagingServiceID. See the
 // package doc for the idempotency and rollback rules.
@@ -660,8 +698,9 @@ func (m *Manager) OnCampaignStart(ctx context.Context, ev *herald.CampaignEvent)
 	name := friendlyName(org, c)
 	token := newToken()
 	t := now(env)
-	var serviceID string
+	var serviceID, orphan string
 	rec, err := updateRecord(ctx, env.State, c.ID, func(r *Record) (*Record, error) {
+		orphan = ""
 		busy := r.Token != "" && t.Sub(r.At) < m.opts.CreatingTimeout
 		switch r.Phase {
 		case PhaseReleasing, PhaseReleased:
@@ -670,8 +709,9 @@ func (m *Manager) OnCampaignStart(ctx context.Context, ev *herald.CampaignEvent)
 			if busy {
 				return nil, fmt.Errorf("%w: campaignservices: another start of campaign %s is creating its messaging service", herald.ErrConflict, c.ID)
 			}
-			log.WarnContext(ctx, "campaignservices: an earlier start died while creating the campaign's messaging service; one may be left at the vendor",
-				"campaign", c.ID, "friendly_name", r.FriendlyName)
+			// An earlier start died while creating the service: the
+			// vendor may have it. Look for it by name below.
+			orphan = r.FriendlyName
 			return &Record{Phase: PhaseCreating, FriendlyName: name, Token: token, At: t}, nil
 		case PhaseCreated, PhaseReady:
 			if busy {
@@ -685,6 +725,11 @@ func (m *Manager) OnCampaignStart(ctx context.Context, ev *herald.CampaignEvent)
 	})
 	if err != nil {
 		return err
+	}
+	if serviceID == "" && orphan != "" {
+		if serviceID, err = m.adopt(ctx, env, ms, org, c, orphan, token, t); err != nil {
+			return err
+		}
 	}
 	created := false
 	if serviceID == "" {

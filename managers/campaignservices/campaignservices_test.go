@@ -262,10 +262,62 @@ func TestCrashRecovery(t *testing.T) {
 	err = f.start(m, f.campaign.Clone())
 	require.ErrorIs(t, err, herald.ErrConflict)
 
-	// The same claim after CreatingTimeout: taken over, with a warning.
+	// The same claim after CreatingTimeout: taken over. The vendor has no
+	// service of that name, so one is created.
 	clock.mu.Lock()
 	clock.t = clock.t.Add(2 * time.Minute)
 	clock.mu.Unlock()
+	c = f.campaign.Clone()
+	require.NoError(t, f.start(m, c))
+	require.Len(t, f.fake.MessagingServiceList("org1"), 1)
+	assert.Equal(t, f.fake.MessagingServiceList("org1")[0].ID, c.MessagingServiceID)
+}
+
+func TestDeadCreateIsAdopted(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	clock := &manualClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	f.clock = clock
+	m := campaignservices.New(campaignservices.Options{CreatingTimeout: time.Minute})
+	f.loadContacts(t, f.campaign, map[string]int{"+1415555": 10})
+	f.buy(t, "US", "415", 1)
+	_, err := f.update(m, f.campaign, map[string]any{campaignservices.UpdateReserve: true})
+	require.NoError(t, err)
+	// A start created the service at the vendor, then died before it could
+	// record the ID.
+	orphan, err := f.fake.CreateMessagingService(ctx, herald.CreateMessagingServiceParams{Organization: f.org, FriendlyName: "Campaign camp1: org1"})
+	require.NoError(t, err)
+	b, err := json.Marshal(campaignservices.Record{Phase: campaignservices.PhaseCreating, FriendlyName: "Campaign camp1: org1",
+		Token: "dead", At: clock.Now().Add(-time.Hour)})
+	require.NoError(t, err)
+	require.NoError(t, f.env().State.Put(ctx, "campaign/camp1", b))
+
+	c := f.campaign.Clone()
+	require.NoError(t, f.start(m, c))
+	assert.Equal(t, orphan.ID, c.MessagingServiceID, "the vendor's service is adopted")
+	assert.Len(t, f.fake.MessagingServiceList("org1"), 1, "no second service")
+	assert.Contains(t, f.logs.String(), "adopted")
+	inSvc, err := f.fake.ListNumbers(ctx, herald.ListNumbersParams{Organization: f.org, MessagingServiceID: orphan.ID})
+	require.NoError(t, err)
+	assert.Len(t, inSvc, 1, "the reserved number joined it")
+}
+
+// servicesWithoutFinder is a vendor that creates services but cannot find
+// them by name.
+type servicesWithoutFinder struct {
+	herald.Vendor
+	herald.MessagingServices
+}
+
+func TestDeadCreateWithoutFinderWarns(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.vendor = servicesWithoutFinder{Vendor: f.fake, MessagingServices: f.fake}
+	m := campaignservices.New(campaignservices.Options{CreatingTimeout: time.Minute})
+	b, err := json.Marshal(campaignservices.Record{Phase: campaignservices.PhaseCreating, FriendlyName: "Campaign camp1: org1",
+		Token: "dead", At: time.Now().Add(-time.Hour)})
+	require.NoError(t, err)
+	require.NoError(t, f.env().State.Put(ctx, "campaign/camp1", b))
 	require.NoError(t, f.start(m, f.campaign.Clone()))
 	assert.Contains(t, f.logs.String(), "may be left at the vendor")
 }

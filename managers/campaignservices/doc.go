@@ -29,7 +29,12 @@
 //     started state). It is idempotent: the service's ID is written to
 //     State as soon as the vendor returns it, so a start that is repeated
 //     (a later manager refused the first, the store write failed, two
-//     starts raced) reuses the service instead of creating a second. When
+//     starts raced) reuses the service instead of creating a second. A
+//     start that died between the vendor's create and that write leaves
+//     no ID: the next start looks the service up by its friendly name
+//     when the vendor implements [herald.MessagingServiceFinder] (Twilio
+//     and the fake do) and adopts it, else it warns that one may be left
+//     at the vendor and creates another. When
 //     adding the numbers fails, the service is deleted again and the start
 //     refused. A vendor without herald.MessagingServices refuses the start
 //     (herald.ErrUnsupported).

@@ -196,6 +196,11 @@ func TestMessagingServices(t *testing.T) {
 	assert.Contains(t, a.ConsoleURL, a.ID)
 	assert.Len(t, v.MessagingServiceList("org1"), 2)
 	assert.Empty(t, v.MessagingServiceList("org2"))
+	found, err := v.FindMessagingService(ctx, org, "B")
+	require.NoError(t, err)
+	assert.Equal(t, b.ID, found.ID)
+	_, err = v.FindMessagingService(ctx, other, "B")
+	assert.ErrorIs(t, err, herald.ErrNotFound, "another organization's")
 
 	_, err = v.CreateMessagingService(ctx, herald.CreateMessagingServiceParams{Organization: org})
 	assert.ErrorIs(t, err, herald.ErrInvalidInput)

@@ -24,16 +24,17 @@ import (
 // Compile-time checks: the fake implements the vendor interface and every
 // optional capability.
 var (
-	_ herald.Vendor            = (*Vendor)(nil)
-	_ herald.WebhookHandler    = (*Vendor)(nil)
-	_ herald.ContactLookup     = (*Vendor)(nil)
-	_ herald.FreeContactLookup = (*Vendor)(nil)
-	_ herald.NumberInventory   = (*Vendor)(nil)
-	_ herald.MessagingServices = (*Vendor)(nil)
-	_ herald.CostReporter      = (*Vendor)(nil)
-	_ herald.ErrorDescriber    = (*Vendor)(nil)
-	_ herald.OrgConfigurer     = (*Vendor)(nil)
-	_ herald.BatchSender       = (*Vendor)(nil)
+	_ herald.Vendor                 = (*Vendor)(nil)
+	_ herald.WebhookHandler         = (*Vendor)(nil)
+	_ herald.ContactLookup          = (*Vendor)(nil)
+	_ herald.FreeContactLookup      = (*Vendor)(nil)
+	_ herald.NumberInventory        = (*Vendor)(nil)
+	_ herald.MessagingServices      = (*Vendor)(nil)
+	_ herald.MessagingServiceFinder = (*Vendor)(nil)
+	_ herald.CostReporter           = (*Vendor)(nil)
+	_ herald.ErrorDescriber         = (*Vendor)(nil)
+	_ herald.OrgConfigurer          = (*Vendor)(nil)
+	_ herald.BatchSender            = (*Vendor)(nil)
 )
 
 // DefaultName is the vendor name when Options.Name is empty.

@@ -247,6 +247,30 @@ func (v *Vendor) CreateMessagingService(ctx context.Context, p herald.CreateMess
 	return &ms, nil
 }
 
+// FindMessagingService returns the organization's service named
+// friendlyName, the oldest when several are; herald.ErrNotFound when none.
+func (v *Vendor) FindMessagingService(ctx context.Context, org *herald.Organization, friendlyName string) (*herald.MessagingService, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fake: find messaging service: %w", err)
+	}
+	if org == nil || friendlyName == "" {
+		return nil, fmt.Errorf("fake: find messaging service needs an organization and a friendly name: %w", herald.ErrInvalidInput)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var found *service
+	for _, s := range v.services[org.ID] {
+		if s.FriendlyName == friendlyName && (found == nil || s.ID < found.ID) {
+			found = s
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("fake: no messaging service named %q: %w", friendlyName, herald.ErrNotFound)
+	}
+	ms := found.MessagingService
+	return &ms, nil
+}
+
 // notFound is the VendorError for an unknown service or number.
 func (v *Vendor) notFound(what string) error {
 	return &herald.VendorError{

@@ -1,6 +1,7 @@
 package twilio_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -218,6 +219,22 @@ func TestMessagingServices(t *testing.T) {
 	require.NoError(t, v.ClearMessagingServiceNumbers(bg, org, svc.ID))
 	assert.Empty(t, api.service(svc.ID).numbers)
 	assert.Len(t, api.accountNumbers(testAccount), 5, "clearing keeps the numbers")
+
+	// Found by name across pages of the service list.
+	for i := range 3 {
+		_, err := v.CreateMessagingService(bg, herald.CreateMessagingServiceParams{Organization: org, FriendlyName: fmt.Sprint("Other ", i)})
+		require.NoError(t, err)
+	}
+	found, err := v.FindMessagingService(bg, org, "Campaign 7")
+	require.NoError(t, err)
+	assert.Equal(t, svc.ID, found.ID)
+	found, err = v.FindMessagingService(bg, org, "Other 2")
+	require.NoError(t, err)
+	assert.Equal(t, "Other 2", found.FriendlyName)
+	_, err = v.FindMessagingService(bg, org, "Campaign 8")
+	assert.ErrorIs(t, err, herald.ErrNotFound)
+	_, err = v.FindMessagingService(bg, org, "")
+	assert.ErrorIs(t, err, herald.ErrInvalidInput)
 
 	require.NoError(t, v.DeleteMessagingService(bg, org, svc.ID))
 	assert.Nil(t, api.service(svc.ID))

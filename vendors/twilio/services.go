@@ -124,10 +124,9 @@ func (v *Vendor) serviceNumbers(ctx context.Context, creds Credentials, service 
 	return all, nil
 }
 
-// numbersInServices returns the PN SIDs of numbers in any of the account's
-// messaging services.
-func (v *Vendor) numbersInServices(ctx context.Context, creds Credentials) (map[string]bool, error) {
-	in := map[string]bool{}
+// eachService calls fn with each of the account's messaging services,
+// following meta.next_page_url, until fn says stop.
+func (v *Vendor) eachService(ctx context.Context, creds Credentials, fn func(service) (stop bool, err error)) error {
 	next := v.msgBase + "/v1/Services?PageSize=1000"
 	for pages := 0; next != "" && pages < 1000; pages++ {
 		var page struct {
@@ -137,15 +136,11 @@ func (v *Vendor) numbersInServices(ctx context.Context, creds Credentials) (map[
 			} `json:"meta"`
 		}
 		if _, err := v.do(ctx, call{method: http.MethodGet, url: next, creds: creds, out: &page}); err != nil {
-			return nil, fmt.Errorf("twilio: listing messaging services: %w", err)
+			return fmt.Errorf("twilio: listing messaging services: %w", err)
 		}
 		for _, s := range page.Services {
-			nums, err := v.serviceNumbers(ctx, creds, s.SID)
-			if err != nil {
-				return nil, err
-			}
-			for _, n := range nums {
-				in[n.SID] = true
+			if stop, err := fn(s); stop || err != nil {
+				return err
 			}
 		}
 		next = ""
@@ -153,7 +148,48 @@ func (v *Vendor) numbersInServices(ctx context.Context, creds Credentials) (map[
 			next = *page.Meta.NextPageURL
 		}
 	}
+	return nil
+}
+
+// numbersInServices returns the PN SIDs of numbers in any of the account's
+// messaging services.
+func (v *Vendor) numbersInServices(ctx context.Context, creds Credentials) (map[string]bool, error) {
+	in := map[string]bool{}
+	err := v.eachService(ctx, creds, func(s service) (bool, error) {
+		nums, err := v.serviceNumbers(ctx, creds, s.SID)
+		for _, n := range nums {
+			in[n.SID] = true
+		}
+		return false, err
+	})
+	if err != nil {
+		return nil, err
+	}
 	return in, nil
+}
+
+// FindMessagingService returns the account's first messaging service (in
+// Twilio's list order) whose friendly name is friendlyName;
+// herald.ErrNotFound when there is none.
+func (v *Vendor) FindMessagingService(ctx context.Context, org *herald.Organization, friendlyName string) (*herald.MessagingService, error) {
+	if friendlyName == "" {
+		return nil, fmt.Errorf("twilio: find messaging service: no friendly name: %w", herald.ErrInvalidInput)
+	}
+	var found *service
+	err := v.eachService(ctx, v.credentials(org, nil), func(s service) (bool, error) {
+		if s.FriendlyName == friendlyName {
+			found = &s
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("twilio: no messaging service named %q: %w", friendlyName, herald.ErrNotFound)
+	}
+	return &herald.MessagingService{ID: found.SID, FriendlyName: found.FriendlyName, ConsoleURL: ConsoleServiceURL + found.SID}, nil
 }
 
 // ClearMessagingServiceNumbers removes every number from the service,

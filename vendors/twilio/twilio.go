@@ -20,14 +20,15 @@ import (
 
 // Compile-time checks: the vendor and every capability it implements.
 var (
-	_ herald.Vendor            = (*Vendor)(nil)
-	_ herald.WebhookHandler    = (*Vendor)(nil)
-	_ herald.ContactLookup     = (*Vendor)(nil)
-	_ herald.NumberInventory   = (*Vendor)(nil)
-	_ herald.MessagingServices = (*Vendor)(nil)
-	_ herald.CostReporter      = (*Vendor)(nil)
-	_ herald.ErrorDescriber    = (*Vendor)(nil)
-	_ herald.OrgConfigurer     = (*Vendor)(nil)
+	_ herald.Vendor                 = (*Vendor)(nil)
+	_ herald.WebhookHandler         = (*Vendor)(nil)
+	_ herald.ContactLookup          = (*Vendor)(nil)
+	_ herald.NumberInventory        = (*Vendor)(nil)
+	_ herald.MessagingServices      = (*Vendor)(nil)
+	_ herald.MessagingServiceFinder = (*Vendor)(nil)
+	_ herald.CostReporter           = (*Vendor)(nil)
+	_ herald.ErrorDescriber         = (*Vendor)(nil)
+	_ herald.OrgConfigurer          = (*Vendor)(nil)
 )
 
 // Name is the vendor's registry name unless Options.Name says otherwise.
