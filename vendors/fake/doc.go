@@ -10,7 +10,8 @@
 //
 // The fake implements [herald.Vendor] and every optional capability:
 // [herald.WebhookHandler], [herald.ContactLookup], [herald.FreeContactLookup],
-// [herald.NumberInventory], [herald.MessagingServices], [herald.CostReporter],
+// [herald.NumberInventory], [herald.MessagingServices] (with
+// [herald.MessagingServiceFinder]), [herald.CostReporter],
 // [herald.ErrorDescriber], [herald.OrgConfigurer] and [herald.BatchSender].
 //
 // # Magic words in the message body
