@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -62,6 +63,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 		}
 	}
 
+	r := &msgRec{m: c, pendIdx: -1, leaseIdx: -1} // allocated before the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := orgKey{c.OrgID, c.IdempotencyKey}
@@ -71,7 +73,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 	if _, ok := s.msgs[c.ID]; ok {
 		return nil, false, fmt.Errorf("memstore: message %q exists with another idempotency key: %w", c.ID, herald.ErrConflict)
 	}
-	r := &msgRec{m: c, seq: s.nextSeq(), pendIdx: -1, leaseIdx: -1}
+	r.seq = s.nextSeq()
 	r.events = append(r.evBuf[:0], herald.StatusEvent{
 		MessageID: c.ID,
 		OrgID:     c.OrgID,
@@ -242,8 +244,25 @@ func (s *Store) UpdateMessage(ctx context.Context, u *herald.MessageUpdate) (*he
 	ev.OrgID = u.OrgID
 	ev.Status = u.Status
 
+	// The copy handed back is allocated before the lock is taken and its
+	// maps cloned after it is released (the store never changes a stored
+	// message's maps in place), so that no allocation happens while other
+	// callers wait.
+	out := new(herald.Message)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	out, err := s.updateLocked(u, ev, out)
+	s.mu.Unlock()
+	if out != nil {
+		out.Media = slices.Clone(out.Media)
+		out.Data = maps.Clone(out.Data)
+		out.Meta = maps.Clone(out.Meta)
+	}
+	return out, err
+}
+
+// updateLocked applies u under s.mu and copies the message (maps shared)
+// into out.
+func (s *Store) updateLocked(u *herald.MessageUpdate, ev herald.StatusEvent, out *herald.Message) (*herald.Message, error) {
 	r := s.lookupMsg(u.OrgID, u.ID)
 	if r == nil {
 		return nil, notFound("message", u.ID)
@@ -259,7 +278,8 @@ func (s *Store) UpdateMessage(ctx context.Context, u *herald.MessageUpdate) (*he
 	if !cur.CanMoveTo(u.Status) && !(u.Status == cur && slices.Contains(u.ExpectStatus, cur)) {
 		ev.Applied = false
 		r.events = append(r.events, ev)
-		return m.Clone(), fmt.Errorf("memstore: message %q cannot move from %s to %s: %w", u.ID, cur, u.Status, herald.ErrStaleStatus)
+		*out = *m
+		return out, fmt.Errorf("memstore: message %q cannot move from %s to %s: %w", u.ID, cur, u.Status, herald.ErrStaleStatus)
 	}
 
 	oldVendor, oldVMID := m.Vendor, m.VendorMessageID
@@ -310,7 +330,8 @@ func (s *Store) UpdateMessage(ctx context.Context, u *herald.MessageUpdate) (*he
 	ev.Applied = true
 	r.events = append(r.events, ev)
 	s.reindexWork(r)
-	return m.Clone(), nil
+	*out = *m
+	return out, nil
 }
 
 // AddMessageEvent appends ev to the history of the message it names
