@@ -204,6 +204,10 @@ func (q *Queue) Receive(ctx context.Context) (dispatch.Delivery, error) {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr
 			}
+			// The iterator may be closed for good (lost heartbeats, a
+			// deleted consumer): drop it, so the next Receive starts a
+			// fresh one.
+			q.dropIterator(iter)
 			return nil, fmt.Errorf("jetstream: receiving: %w", err)
 		}
 		var w wireJob
@@ -234,6 +238,16 @@ func (q *Queue) messages() (js.MessagesContext, error) {
 	}
 	q.iter = it
 	return it, nil
+}
+
+// dropIterator stops it and forgets it when it is still the current one.
+func (q *Queue) dropIterator(it js.MessagesContext) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.iter == it {
+		it.Stop()
+		q.iter = nil
+	}
 }
 
 // poison dead-letters a stream message that is not a job.

@@ -244,3 +244,30 @@ func TestNewQueueRefusesBadOptions(t *testing.T) {
 	_, err = hjs.NewQueue(bg, connect(t, ns), hjs.QueueOptions{Stream: "bad.name"})
 	assert.Error(t, err)
 }
+
+func TestReceiveRecoversWhenTheConsumerIsRecreated(t *testing.T) {
+	ns := startServer(t)
+	q := newQueue(t, ns, hjs.QueueOptions{})
+	require.NoError(t, q.Publish(bg, job(1)))
+	d, err := receive(t, q, 5*time.Second)
+	require.NoError(t, err)
+	require.NoError(t, d.Done(bg))
+
+	// An operator deletes the consumer; another dispatcher starting up
+	// creates it again.
+	jsc := connect(t, ns)
+	require.NoError(t, jsc.DeleteConsumer(bg, "HERALD", "herald-workers"))
+	newQueue(t, ns, hjs.QueueOptions{})
+	require.NoError(t, q.Publish(bg, job(2)))
+
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		d, err := receive(t, q, time.Second)
+		if err == nil {
+			assert.Equal(t, job(2), d.Job())
+			require.NoError(t, d.Done(bg))
+			return
+		}
+	}
+	t.Fatal("the queue never received again after its consumer was recreated")
+}
