@@ -8,7 +8,10 @@ import (
 )
 
 // Limiter paces vendor calls. Wait returns when one call under key may go
-// at rate r, or ctx's error when ctx ends first. The dispatcher's keys are
+// at rate r, or ctx's error when ctx ends first. Any error leaves the
+// message unsent and scheduled for a retry that does not count as an
+// attempt, so a shared limiter that is down delays messages and never
+// fails them. The dispatcher's keys are
 // "vendor:" + the vendor's name and "sender:" + the sending address; r is
 // the same for a key on every call. A Limiter must be safe for concurrent
 // use.

@@ -121,8 +121,15 @@ var noLease = &herald.Lease{}
 // notSent is the failure of an attempt whose rate-limit wait ended (ctx
 // ended first): the vendor was not called, so it is temporary.
 func notSent(vendor string, err error) error {
-	return &herald.VendorError{Vendor: vendor, Class: herald.ClassTemporary, Message: "not sent: waiting for the rate limit", Err: err}
+	return &herald.VendorError{Vendor: vendor, Class: herald.ClassTemporary, Message: "not sent: waiting for the rate limit",
+		Err: fmt.Errorf("%w: %w", errRateWait, err)}
 }
+
+// errRateWait marks a failure that happened before the vendor call (the
+// rate-limit wait ended, or a shared limiter was unreachable): the retry it
+// schedules does not count as an attempt, so a limiter outage delays
+// messages and never fails them.
+var errRateWait = errors.New("rate-limit wait")
 
 // BatchResult is the outcome of one message of a SendBatch.
 type BatchResult struct {
@@ -520,15 +527,23 @@ func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, contact *he
 	code := herald.CodeOf(sendErr)
 	md := d.vendorMeta[msg.Vendor]
 	retryable := class.Retryable() || (class == herald.ClassMaybeDelivered && md.IdempotentSend)
-	if retryable && msg.Attempts < d.cfg.Retry.MaxAttempts {
-		delay := d.backoff(msg.Attempts, herald.RetryAfterOf(sendErr))
+	uncalled := errors.Is(sendErr, errRateWait)
+	if retryable && (msg.Attempts < d.cfg.Retry.MaxAttempts || uncalled) {
+		delay := d.backoff(max(msg.Attempts, 1), herald.RetryAfterOf(sendErr))
 		next := d.clock.Now().Add(delay)
-		updated, err := d.store.UpdateMessage(ctx, &herald.MessageUpdate{
+		u := &herald.MessageUpdate{
 			OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusScheduled,
 			ExpectStatus: sendingStatus, ExpectLeaseOwner: d.cfg.WorkerID,
 			Event:     herald.StatusEvent{At: d.clock.Now(), Source: herald.SourceVendor, VendorCode: code, Reason: "retry after " + string(class) + " error: " + sendErr.Error()},
 			ErrorCode: &code, SendAt: &next, Lease: noLease,
-		})
+		}
+		if uncalled {
+			// The vendor was not called: this attempt does not count.
+			attempts := max(msg.Attempts-1, 0)
+			u.Attempts = &attempts
+			u.Event.Source = herald.SourceDispatcher
+		}
+		updated, err := d.store.UpdateMessage(ctx, u)
 		if err != nil {
 			return res, errors.Join(sendErr, fmt.Errorf("dispatch: scheduling retry: %w", err))
 		}

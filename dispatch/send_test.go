@@ -636,3 +636,25 @@ func TestReportFindsTheContactByAddress(t *testing.T) {
 	require.NotNil(t, c.Lookup, "the landline report reached the contact found by address")
 	assert.Equal(t, herald.LookupLandline, c.Lookup.StatusCode)
 }
+
+// downLimiter is a shared limiter that cannot be reached.
+type downLimiter struct{}
+
+func (downLimiter) Wait(context.Context, string, dispatch.Rate) error {
+	return errors.New("limiter unreachable")
+}
+
+func TestLimiterOutageDelaysAndNeverFails(t *testing.T) {
+	f := newFixture(t, func(cfg *dispatch.Config) {
+		cfg.Limiter = downLimiter{}
+		cfg.RateLimits = dispatch.RateLimits{Vendors: map[string]dispatch.Rate{"fake": {PerSecond: 10}}}
+		cfg.Retry.MaxAttempts = 1
+	})
+	res, err := f.d.Send(bg, sms("org1", "+14155552671", "hi"))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, herald.ClassTemporary)
+	require.NotNil(t, res)
+	assert.Equal(t, herald.StatusScheduled, res.Message.Status, "retried later, not failed, though MaxAttempts is 1")
+	assert.Zero(t, res.Message.Attempts, "the vendor was never called: no attempt counted")
+	assert.Empty(t, f.fake.Sends())
+}
