@@ -17,8 +17,8 @@ func (s *Store) PutCampaign(ctx context.Context, c *herald.Campaign) (*herald.Ca
 		return nil, invalid("campaign without OrgID or ID")
 	}
 	nc := s.stampCampaign(c)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	k := orgKey{nc.OrgID, nc.ID}
 	if old := s.campaigns[k]; old != nil {
 		nc.CreatedAt = old.CreatedAt
@@ -46,8 +46,8 @@ func (s *Store) GetCampaign(ctx context.Context, orgID, id string) (*herald.Camp
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.dataMu.RLock()
+	defer s.dataMu.RUnlock()
 	c := s.campaigns[orgKey{orgID, id}]
 	if c == nil {
 		return nil, notFound("campaign", id)
@@ -66,8 +66,8 @@ func (s *Store) UpdateCampaign(ctx context.Context, c *herald.Campaign, expect h
 		return nil, invalid("campaign without OrgID or ID")
 	}
 	nc := s.stampCampaign(c)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	k := orgKey{nc.OrgID, nc.ID}
 	old := s.campaigns[k]
 	if old == nil {
@@ -94,8 +94,8 @@ func (s *Store) PutOrganization(ctx context.Context, o *herald.Organization) (*h
 	if no.CreatedAt.IsZero() {
 		no.CreatedAt = s.clock.Now()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	if old := s.orgs[no.ID]; old != nil {
 		no.CreatedAt = old.CreatedAt
 	}
@@ -108,8 +108,8 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (*herald.Organiz
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.dataMu.RLock()
+	defer s.dataMu.RUnlock()
 	o := s.orgs[id]
 	if o == nil {
 		return nil, notFound("organization", id)

@@ -131,8 +131,8 @@ func (s *Store) PutContact(ctx context.Context, c *herald.Contact) (*herald.Cont
 	if nc.UpdatedAt.IsZero() {
 		nc.UpdatedAt = now
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	s.putContactLocked(nc, nil)
 	return nc.Clone(), nil
 }
@@ -142,8 +142,8 @@ func (s *Store) GetContact(ctx context.Context, orgID, id string) (*herald.Conta
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.dataMu.RLock()
+	defer s.dataMu.RUnlock()
 	rec := s.lookupContact(orgID, id)
 	if rec == nil {
 		return nil, notFound("contact", id)
@@ -158,8 +158,8 @@ func (s *Store) FindContactByAddress(ctx context.Context, orgID, address string)
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.dataMu.RLock()
+	defer s.dataMu.RUnlock()
 	var best *contactRec
 	if address != "" {
 		byID := s.contacts[orgID]
@@ -189,8 +189,8 @@ func (s *Store) DeleteContact(ctx context.Context, orgID, id string) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	rec := s.lookupContact(orgID, id)
 	if rec == nil {
 		return notFound("contact", id)
@@ -213,7 +213,7 @@ func (s *Store) ListContacts(ctx context.Context, orgID, campaignID string) iter
 			return
 		}
 		var snap []*herald.Contact
-		s.mu.RLock()
+		s.dataMu.RLock()
 		byID := s.contacts[orgID]
 		if campaignID == "" {
 			snap = make([]*herald.Contact, 0, len(byID))
@@ -229,7 +229,7 @@ func (s *Store) ListContacts(ctx context.Context, orgID, campaignID string) iter
 				}
 			}
 		}
-		s.mu.RUnlock()
+		s.dataMu.RUnlock()
 		slices.SortFunc(snap, func(a, b *herald.Contact) int { return strings.Compare(a.ID, b.ID) })
 		for _, c := range snap {
 			if err := ctx.Err(); err != nil {
@@ -279,8 +279,8 @@ func (s *Store) ReplaceCampaignContacts(ctx context.Context, orgID, campaignID s
 		copies[i] = nc
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	k := orgKey{orgID, campaignID}
 	var removed map[string]herald.Contact
 	if set := s.campContacts[k]; len(set) > 0 {
@@ -313,8 +313,8 @@ func (s *Store) PutDevice(ctx context.Context, orgID, contactID string, d herald
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = now
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	rec := s.lookupContact(orgID, contactID)
 	if rec == nil {
 		return notFound("contact", contactID)
@@ -344,8 +344,8 @@ func (s *Store) RemoveDevice(ctx context.Context, orgID, contactID, token string
 		return err
 	}
 	now := s.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	rec := s.lookupContact(orgID, contactID)
 	if rec == nil {
 		return notFound("contact", contactID)

@@ -1,7 +1,9 @@
 // Package memstore is herald's in-memory [herald.Store]: the embedded default
 // for one process, for development and for tests.
 //
-// Everything lives in maps guarded by one sync.RWMutex, with an index for
+// Everything lives in maps guarded by three sync.RWMutexes (messages and
+// work; contacts, opt-outs, campaigns, organizations and numbers; manager
+// and webhook state), with an index for
 // every lookup the interface offers (idempotency key per organization,
 // vendor message ID per organization and vendor, latest message per address,
 // contact addresses, opt-out scopes, numbers) and two heaps of due work, so
@@ -31,6 +33,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldmsg/herald"
@@ -43,8 +46,14 @@ var _ herald.Store = (*Store)(nil)
 type Store struct {
 	clock herald.Clock
 
-	mu  sync.RWMutex
-	seq uint64 // insertion counter, breaks timestamp ties
+	// Three locks, so that the send path's reads (organization, opt-out,
+	// parked reports) do not queue behind message writes: mu guards the
+	// messages and the work heaps, dataMu contacts, opt-outs, campaigns,
+	// organizations and numbers, stateMu manager state and webhook state.
+	mu      sync.RWMutex
+	dataMu  sync.RWMutex
+	stateMu sync.RWMutex
+	seq     atomic.Uint64 // insertion counter, breaks timestamp ties
 
 	// messages
 	msgs        map[string]*msgRec    // by message ID (unique in the store)
@@ -124,8 +133,7 @@ type (
 )
 
 func (s *Store) nextSeq() uint64 {
-	s.seq++
-	return s.seq
+	return s.seq.Add(1)
 }
 
 // Error helpers. Messages never include addresses (phone numbers, emails):
@@ -166,6 +174,10 @@ func ctxErr(ctx context.Context) error {
 func (s *Store) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	clear(s.msgs)
 	clear(s.msgByKey)
 	clear(s.msgByVendor)

@@ -24,8 +24,8 @@ func (s *Store) AddNumbers(ctx context.Context, numbers []herald.OwnedNumber) er
 		}
 	}
 	now := s.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	for _, n := range numbers {
 		byKey := s.numbers[n.OrgID]
 		if byKey == nil {
@@ -80,8 +80,8 @@ func (s *Store) ListNumbers(ctx context.Context, f herald.NumberFilter) ([]heral
 	if f.OrgID == "" {
 		return nil, invalid("number filter without OrgID")
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.dataMu.RLock()
+	defer s.dataMu.RUnlock()
 	ptrs := s.matchingNumbers(&f)
 	out := make([]herald.OwnedNumber, len(ptrs))
 	for i, n := range ptrs {
@@ -111,8 +111,8 @@ func (s *Store) AllocateNumbers(ctx context.Context, p herald.AllocateParams) ([
 		at = s.clock.Now()
 	}
 	f := herald.NumberFilter{OrgID: p.OrgID, Vendor: p.Vendor, AreaCode: p.AreaCode, Unallocated: true}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	free := s.matchingNumbers(&f)
 	if len(free) < p.Count {
 		return nil, fmt.Errorf("memstore: %d numbers free, %d asked: %w", len(free), p.Count, herald.ErrConflict)
@@ -136,8 +136,8 @@ func (s *Store) ReleaseNumbers(ctx context.Context, orgID, allocatedTo, allocate
 	if allocatedTo == "" {
 		return 0, invalid("release without AllocatedTo")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	count := 0
 	for _, n := range s.numbers[orgID] {
 		if n.AllocatedTo == allocatedTo && n.AllocatedToID == allocatedToID {
@@ -154,8 +154,8 @@ func (s *Store) DeleteNumbers(ctx context.Context, orgID, vendor string, numbers
 	if err := ctxErr(ctx); err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	byKey := s.numbers[orgID]
 	if len(byKey) == 0 || len(numbers) == 0 {
 		return 0, nil

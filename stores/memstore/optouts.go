@@ -28,8 +28,8 @@ func (s *Store) PutOptOut(ctx context.Context, o *herald.OptOut) (bool, error) {
 		c.At = s.clock.Now()
 	}
 	k := optKey{herald.OptOutScope(c.Channel), c.Address}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	byScope := s.optOuts[c.OrgID]
 	if byScope == nil {
 		byScope = make(map[optKey]*herald.OptOut)
@@ -49,8 +49,8 @@ func (s *Store) DeleteOptOut(ctx context.Context, orgID string, channel herald.C
 		return false, err
 	}
 	k := optKey{herald.OptOutScope(channel), address}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
 	byScope := s.optOuts[orgID]
 	if _, ok := byScope[k]; !ok {
 		return false, nil
@@ -72,8 +72,8 @@ func (s *Store) FindOptOut(ctx context.Context, orgID string, channel herald.Cha
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.dataMu.RLock()
+	defer s.dataMu.RUnlock()
 	byScope := s.optOuts[orgID]
 	o := byScope[optKey{herald.OptOutScope(channel), address}]
 	if o == nil {
@@ -92,14 +92,14 @@ func (s *Store) ListOptOuts(ctx context.Context, orgID string) ([]*herald.OptOut
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
+	s.dataMu.RLock()
 	byScope := s.optOuts[orgID]
 	out := make([]*herald.OptOut, 0, len(byScope))
 	for _, o := range byScope {
 		c := *o
 		out = append(out, &c)
 	}
-	s.mu.RUnlock()
+	s.dataMu.RUnlock()
 	slices.SortFunc(out, func(a, b *herald.OptOut) int {
 		if c := a.At.Compare(b.At); c != 0 {
 			return c

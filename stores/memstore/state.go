@@ -25,8 +25,8 @@ func (s *Store) GetState(ctx context.Context, k herald.StateKey) ([]byte, error)
 	if err := validStateKey(k); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
 	v, ok := s.state[k]
 	if !ok {
 		return nil, notFound("state key", k.Key)
@@ -51,8 +51,8 @@ func (s *Store) PutState(ctx context.Context, k herald.StateKey, value []byte) e
 		return err
 	}
 	v := storedValue(value)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	s.state[k] = v
 	return nil
 }
@@ -65,8 +65,8 @@ func (s *Store) DeleteState(ctx context.Context, k herald.StateKey) error {
 	if err := validStateKey(k); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	if _, ok := s.state[k]; !ok {
 		return notFound("state key", k.Key)
 	}
@@ -85,8 +85,8 @@ func (s *Store) CompareAndSwapState(ctx context.Context, k herald.StateKey, old,
 		return false, err
 	}
 	v := storedValue(value)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	cur, ok := s.state[k]
 	if old == nil {
 		if ok {
@@ -112,8 +112,8 @@ func (s *Store) MarkEventSeen(ctx context.Context, orgID, vendor, eventID string
 		at = s.clock.Now()
 	}
 	k := eventKey{orgID, vendor, eventID}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	if _, ok := s.seen[k]; ok {
 		return false, nil
 	}
@@ -127,8 +127,8 @@ func (s *Store) PruneWebhookState(ctx context.Context, before time.Time) (events
 	if err := ctxErr(ctx); err != nil {
 		return 0, 0, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	for k, at := range s.seen {
 		if at.Before(before) {
 			delete(s.seen, k)
@@ -174,8 +174,8 @@ func (s *Store) SavePendingReport(ctx context.Context, r *herald.DeliveryReport)
 		c.At = s.clock.Now()
 	}
 	k := vendorKey{c.OrgID, c.Vendor, c.VendorMessageID}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	s.reports[k] = append(s.reports[k], c)
 	return nil
 }
@@ -189,16 +189,16 @@ func (s *Store) TakePendingReports(ctx context.Context, orgID, vendor, vendorMes
 	}
 	k := vendorKey{orgID, vendor, vendorMessageID}
 	// Almost always nothing is parked: look under the read lock first.
-	s.mu.RLock()
+	s.stateMu.RLock()
 	_, parked := s.reports[k]
-	s.mu.RUnlock()
+	s.stateMu.RUnlock()
 	if !parked {
 		return nil, nil
 	}
-	s.mu.Lock()
+	s.stateMu.Lock()
 	out := s.reports[k]
 	delete(s.reports, k)
-	s.mu.Unlock()
+	s.stateMu.Unlock()
 	// The parked copies are no longer reachable from the store: hand them
 	// out as they are.
 	slices.SortStableFunc(out, func(a, b *herald.DeliveryReport) int { return a.At.Compare(b.At) })
