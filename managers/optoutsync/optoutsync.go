@@ -410,11 +410,13 @@ func (m *Manager) deliver(ctx context.Context, j job) {
 	}
 	var perm *permanentError
 	if errors.As(err, &perm) || j.rec.Attempt >= m.opts.MaxAttempts {
-		m.givenUp.Add(1)
 		m.log.Warn("optoutsync: giving up", "org", j.rec.OrgID, "contact", j.rec.ContactID, "record", j.rec.ID, "attempts", j.rec.Attempt, "err", err)
 		if m.opts.OnGiveUp != nil {
 			m.opts.OnGiveUp(j.rec, err)
 		}
+		// Counted once OnGiveUp has been told, so that Stats says what
+		// has been handled.
+		m.givenUp.Add(1)
 		m.finish(ctx, j)
 		return
 	}
