@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,20 +13,8 @@ import (
 // TestMain lets this test binary be a worker process: the process variant
 // starts it again with the worker's configuration in the environment.
 func TestMain(m *testing.M) {
-	if env := os.Getenv(workerEnv); env != "" {
-		var cfg workerConfig
-		if err := json.Unmarshal([]byte(env), &cfg); err != nil {
-			fmt.Fprintln(os.Stderr, "worker configuration:", err)
-			os.Exit(2)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		err := workerMain(ctx, cfg)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	if code, ok := runAsWorker(); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -49,20 +49,31 @@ import (
 	"time"
 )
 
+// runAsWorker runs this process as a worker when the environment carries a
+// worker's configuration (the coordinator starts its workers so), until
+// SIGTERM or SIGINT, and returns the exit code; ok is false otherwise.
+func runAsWorker() (code int, ok bool) {
+	env := os.Getenv(workerEnv)
+	if env == "" {
+		return 0, false
+	}
+	var cfg workerConfig
+	if err := json.Unmarshal([]byte(env), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "worker configuration:", err)
+		return 2, true
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := workerMain(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1, true
+	}
+	return 0, true
+}
+
 func main() {
-	if env := os.Getenv(workerEnv); env != "" {
-		var cfg workerConfig
-		if err := json.Unmarshal([]byte(env), &cfg); err != nil {
-			fmt.Fprintln(os.Stderr, "worker configuration:", err)
-			os.Exit(2)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		defer stop()
-		if err := workerMain(ctx, cfg); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		return
+	if code, ok := runAsWorker(); ok {
+		os.Exit(code)
 	}
 
 	o := options{Out: os.Stdout}
