@@ -217,13 +217,8 @@ func (v *Vendor) client(c Credentials) (*apns2.Client, error) {
 
 // Send pushes one notification; see the package documentation.
 func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.SendResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
-			Message: "context ended before the push was made", Err: err}
-	}
-	if req == nil || req.Message == nil {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent,
-			Message: "no message", Err: herald.ErrInvalidInput}
+	if err := vendorhttp.CheckSend(ctx, v.name, req); err != nil {
+		return nil, err
 	}
 	creds := v.credentials(req.Organization, req.Route)
 	if !creds.usable() {

@@ -3,11 +3,9 @@ package bandwidth
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -188,12 +186,9 @@ func New(opts Options) (*Vendor, error) {
 		p   *string
 		def string
 	}{{&v.msgBase, DefaultMessagingBaseURL}, {&v.dashBase, DefaultDashboardBaseURL}, {&v.tokenURL, DefaultTokenURL}} {
-		if *b.p == "" {
-			*b.p = b.def
-		}
-		u, err := url.Parse(*b.p)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("bandwidth: base URL %q: %w", *b.p, herald.ErrConfig)
+		var err error
+		if *b.p, err = vendorhttp.BaseURL("bandwidth", *b.p, b.def); err != nil {
+			return nil, err
 		}
 	}
 	if v.clock == nil {
@@ -368,9 +363,8 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // be had included), ClassMaybeDelivered when a request with a body was
 // written and no answer came, else the class of the answer.
 func (v *Vendor) do(ctx context.Context, c call) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
-			Message: "context ended before the request was made", Err: err}
+	if err := vendorhttp.Ended(ctx, v.name); err != nil {
+		return 0, err
 	}
 	if !c.creds.usable() {
 		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassAuth,

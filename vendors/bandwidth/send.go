@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // MaxTextLength is the longest text, in characters, the Messaging API takes.
@@ -38,12 +39,8 @@ type messageAnswer struct {
 // Send posts the message to the Messaging API; see the package
 // documentation for the request and the error classes.
 func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.SendResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
-			Message: "context ended before the request was made", Err: err}
-	}
-	if req == nil || req.Message == nil {
-		return nil, v.invalid("send request without a message")
+	if err := vendorhttp.CheckSend(ctx, v.name, req); err != nil {
+		return nil, err
 	}
 	creds := v.credentials(req.Organization, req.Route)
 	body, err := v.sendBody(req, creds)

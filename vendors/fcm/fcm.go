@@ -214,13 +214,8 @@ func (v *Vendor) token(ctx context.Context, a *account) (*oauth2.Token, *herald.
 
 // Send sends one message; see the package documentation.
 func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.SendResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
-			Message: "context ended before the message was sent", Err: err}
-	}
-	if req == nil || req.Message == nil {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent,
-			Message: "no message", Err: herald.ErrInvalidInput}
+	if err := vendorhttp.CheckSend(ctx, v.name, req); err != nil {
+		return nil, err
 	}
 	src := v.resolve(req.Organization, req.Route)
 	a, err := v.account(src)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
 // message is the part of Twilio's Message resource the vendor reads.
@@ -22,12 +23,8 @@ type message struct {
 // Send posts the message to Twilio's Messages API; see the package
 // documentation for the parameters and the error classes.
 func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.SendResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
-			Message: "context ended before the request was made", Err: err}
-	}
-	if req == nil || req.Message == nil {
-		return nil, v.invalid("send request without a message")
+	if err := vendorhttp.CheckSend(ctx, v.name, req); err != nil {
+		return nil, err
 	}
 	creds := v.credentials(req.Organization, req.Route)
 	form, err := v.sendForm(req, creds)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -161,12 +160,9 @@ func New(opts Options) (*Vendor, error) {
 		p   *string
 		def string
 	}{{&v.apiBase, DefaultAPIBaseURL}, {&v.lookupURL, DefaultLookupBaseURL}, {&v.msgBase, DefaultMessagingBaseURL}} {
-		if *b.p == "" {
-			*b.p = b.def
-		}
-		u, err := url.Parse(*b.p)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("twilio: base URL %q: %w", *b.p, herald.ErrConfig)
+		var err error
+		if *b.p, err = vendorhttp.BaseURL("twilio", *b.p, b.def); err != nil {
+			return nil, err
 		}
 	}
 	if v.clock == nil {
@@ -293,9 +289,8 @@ type call struct {
 // ClassTemporary when nothing was written, ClassMaybeDelivered when the
 // request was written and no answer came, else the class of the answer.
 func (v *Vendor) do(ctx context.Context, c call) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
-			Message: "context ended before the request was made", Err: err}
+	if err := vendorhttp.Ended(ctx, v.name); err != nil {
+		return 0, err
 	}
 	if !c.creds.usable() {
 		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassAuth,

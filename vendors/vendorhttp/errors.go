@@ -1,6 +1,7 @@
 package vendorhttp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/heraldmsg/herald"
 )
 
 // MaxRetryAfter caps what RetryAfter returns: a provider asking for more
@@ -77,4 +80,43 @@ func MaskNumber(n string) string {
 		return "…"
 	}
 	return "…" + n[len(n)-4:]
+}
+
+// CheckSend is the precondition every Send shares: a ctx that has ended
+// is a temporary failure (nothing was sent, ctx's error wrapped), a
+// request without a message is a permanent one wrapping
+// herald.ErrInvalidInput. It returns nil when the send may go ahead.
+func CheckSend(ctx context.Context, vendor string, req *herald.SendRequest) error {
+	if err := Ended(ctx, vendor); err != nil {
+		return err
+	}
+	if req == nil || req.Message == nil {
+		return &herald.VendorError{Vendor: vendor, Class: herald.ClassPermanent,
+			Message: "send request without a message", Err: herald.ErrInvalidInput}
+	}
+	return nil
+}
+
+// Ended returns the temporary failure of a call whose ctx ended before
+// any request was made, nil while ctx lives.
+func Ended(ctx context.Context, vendor string) error {
+	if err := ctx.Err(); err != nil {
+		return &herald.VendorError{Vendor: vendor, Class: herald.ClassTemporary,
+			Message: "context ended before the request was made", Err: err}
+	}
+	return nil
+}
+
+// BaseURL returns raw, or def when raw is empty, after checking that it is
+// an absolute http(s) URL; anything else is an error wrapping
+// herald.ErrConfig that names the vendor.
+func BaseURL(vendor, raw, def string) (string, error) {
+	if raw == "" {
+		raw = def
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%s: base URL %q: %w", vendor, raw, herald.ErrConfig)
+	}
+	return raw, nil
 }

@@ -1,6 +1,7 @@
 package vendorhttp_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/vendors/vendorhttp"
 )
 
@@ -50,4 +52,34 @@ func TestRedactDigits(t *testing.T) {
 func TestMaskNumber(t *testing.T) {
 	assert.Equal(t, "…2671", vendorhttp.MaskNumber("+14155552671"))
 	assert.Equal(t, "…", vendorhttp.MaskNumber("123"))
+}
+
+func TestCheckSend(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := vendorhttp.CheckSend(ctx, "acme", &herald.SendRequest{Message: &herald.Message{}})
+	assert.ErrorIs(t, err, herald.ClassTemporary, "an ended context: nothing was sent")
+	assert.ErrorIs(t, err, context.Canceled)
+	var ve *herald.VendorError
+	assert.ErrorAs(t, err, &ve)
+	assert.Equal(t, "acme", ve.Vendor)
+
+	err = vendorhttp.CheckSend(context.Background(), "acme", &herald.SendRequest{})
+	assert.ErrorIs(t, err, herald.ErrInvalidInput)
+	assert.ErrorIs(t, err, herald.ClassPermanent)
+	assert.NoError(t, vendorhttp.CheckSend(context.Background(), "acme", &herald.SendRequest{Message: &herald.Message{}}))
+}
+
+func TestBaseURL(t *testing.T) {
+	u, err := vendorhttp.BaseURL("acme", "", "https://api.acme.example")
+	assert.NoError(t, err)
+	assert.Equal(t, "https://api.acme.example", u)
+	u, err = vendorhttp.BaseURL("acme", "http://127.0.0.1:8080/v1", "https://api.acme.example")
+	assert.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:8080/v1", u)
+	for _, bad := range []string{"ftp://x", "/relative", "https://", "::"} {
+		_, err := vendorhttp.BaseURL("acme", bad, "")
+		assert.ErrorIs(t, err, herald.ErrConfig, bad)
+		assert.Contains(t, err.Error(), "acme")
+	}
 }

@@ -1,7 +1,8 @@
 // Package vendorhttp holds what herald's HTTP vendors share, for anyone
-// writing one: request bodies that say whether they were sent (SetBody),
-// Retry-After parsing (RetryAfter), and keeping account URLs and phone
-// numbers out of errors (RedactURL, RedactDigits, MaskNumber).
+// writing one: the preconditions of Send (CheckSend, Ended), base URL
+// checks (BaseURL), request bodies that say whether they were sent
+// (SetBody), Retry-After parsing (RetryAfter), and keeping account URLs
+// and phone numbers out of errors (RedactURL, RedactDigits, MaskNumber).
 //
 // # Request bodies that say whether they were sent
 //
