@@ -10,19 +10,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -36,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/heraldmsg/herald/vendors/webpush/webpushtest"
 )
 
 var b64url = base64.RawURLEncoding
@@ -108,10 +105,10 @@ type pushService struct {
 }
 
 // browser is the receiving side of one subscription: its ECDH key pair and
-// auth secret, and the notifications it decrypted.
+// auth secret (webpushtest.Subscriber, which also decrypts), and the
+// notifications it decrypted.
 type browser struct {
-	key      *ecdh.PrivateKey
-	auth     []byte
+	*webpushtest.Subscriber
 	received []string
 }
 
@@ -136,27 +133,14 @@ func newPushService(vapidPublic string) (*pushService, error) {
 // push service and returns the subscription as PushSubscription.toJSON()
 // gives it, the JSON a web page posts to its server.
 func (p *pushService) subscribe(name string) (string, error) {
-	key, err := ecdh.P256().GenerateKey(rand.Reader)
+	sub, err := webpushtest.NewSubscriber()
 	if err != nil {
 		return "", err
 	}
-	auth := make([]byte, 16)
-	if _, err := rand.Read(auth); err != nil {
-		return "", err
-	}
 	p.mu.Lock()
-	p.browsers["/push/"+name] = &browser{key: key, auth: auth}
+	p.browsers["/push/"+name] = &browser{Subscriber: sub}
 	p.mu.Unlock()
-	sub := map[string]any{
-		"endpoint":       p.srv.URL + "/push/" + name,
-		"expirationTime": nil,
-		"keys": map[string]string{
-			"p256dh": b64url.EncodeToString(key.PublicKey().Bytes()),
-			"auth":   b64url.EncodeToString(auth),
-		},
-	}
-	b, err := json.Marshal(sub)
-	return string(b), err
+	return sub.Subscription(p.srv.URL + "/push/" + name), nil
 }
 
 // received returns the notifications the browser behind name decrypted.
@@ -200,7 +184,7 @@ func (p *pushService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Delivery to the browser: it decrypts with its private key.
-	plain, err := b.decrypt(body)
+	plain, err := b.Decrypt(body)
 	if err != nil {
 		http.Error(w, "cannot decrypt: "+err.Error(), http.StatusBadRequest)
 		return
@@ -249,58 +233,6 @@ func (p *pushService) checkVAPID(r *http.Request) error {
 		return errors.New("token expired")
 	}
 	return nil
-}
-
-// decrypt opens an aes128gcm body (RFC 8188) with the keys of RFC 8291:
-// one record, salt and the sender's ephemeral public key in its header.
-func (b *browser) decrypt(body []byte) ([]byte, error) {
-	if len(body) < 21+65 || body[20] != 65 {
-		return nil, errors.New("bad aes128gcm header")
-	}
-	salt, recordSize := body[:16], binary.BigEndian.Uint32(body[16:20])
-	senderKey, ciphertext := body[21:21+65], body[21+65:]
-	if uint32(len(ciphertext)) > recordSize {
-		return nil, errors.New("more than one record")
-	}
-	sender, err := ecdh.P256().NewPublicKey(senderKey)
-	if err != nil {
-		return nil, err
-	}
-	shared, err := b.key.ECDH(sender)
-	if err != nil {
-		return nil, err
-	}
-	info := "WebPush: info\x00" + string(b.key.PublicKey().Bytes()) + string(senderKey)
-	ikm, err := hkdf.Key(sha256.New, shared, b.auth, info, 32)
-	if err != nil {
-		return nil, err
-	}
-	cek, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, err
-	}
-	nonce, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	plain, err := gcm.Open(nil, nonce, ciphertext, nil)
-	if err != nil {
-		return nil, err
-	}
-	// The last record ends with the delimiter 0x02, then zero padding.
-	plain = bytes.TrimRight(plain, "\x00")
-	if len(plain) == 0 || plain[len(plain)-1] != 0x02 {
-		return nil, errors.New("no last-record delimiter")
-	}
-	return plain[:len(plain)-1], nil
 }
 
 // ---------------------------------------------------------------------------

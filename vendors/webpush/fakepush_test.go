@@ -2,16 +2,10 @@ package webpush_test
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldmsg/herald/vendors/webpush"
+	"github.com/heraldmsg/herald/vendors/webpush/webpushtest"
 )
 
 // pushService is a push service (RFC 8030) in the test: it holds the
@@ -48,8 +43,7 @@ type pushService struct {
 
 // browser is the receiving side of one subscription.
 type browser struct {
-	priv *ecdh.PrivateKey
-	auth []byte
+	*webpushtest.Subscriber
 	// status, when set, is the answer instead of 201; retryAfter its
 	// Retry-After header.
 	status     int
@@ -83,23 +77,13 @@ func newPushService(t testing.TB, keys webpush.VAPIDKeys) *pushService {
 // subscribe creates a browser subscription and returns its JSON, as
 // PushSubscription.toJSON() gives it, and its endpoint.
 func (p *pushService) subscribe(t testing.TB, name string) (subJSON, endpoint string) {
-	priv, err := ecdh.P256().GenerateKey(rand.Reader)
+	sub, err := webpushtest.NewSubscriber()
 	require.NoError(t, err)
-	auth := make([]byte, 16)
-	_, _ = rand.Read(auth)
 	p.mu.Lock()
-	p.subs[name] = &browser{priv: priv, auth: auth}
+	p.subs[name] = &browser{Subscriber: sub}
 	p.mu.Unlock()
 	endpoint = p.srv.URL + "/push/" + name
-	b, err := json.Marshal(map[string]any{
-		"endpoint": endpoint, "expirationTime": nil,
-		"keys": map[string]string{
-			"p256dh": base64.RawURLEncoding.EncodeToString(priv.PublicKey().Bytes()),
-			"auth":   base64.RawURLEncoding.EncodeToString(auth),
-		},
-	})
-	require.NoError(t, err)
-	return string(b), endpoint
+	return sub.Subscription(endpoint), endpoint
 }
 
 func (p *pushService) answer(name string, status int, retryAfter string) {
@@ -167,7 +151,7 @@ func (p *pushService) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(b.status), b.status)
 		return
 	}
-	pt, err := decrypt(b.priv, b.auth, body)
+	pt, err := b.Decrypt(body)
 	if err != nil {
 		http.Error(w, "cannot decrypt: "+err.Error(), http.StatusBadRequest)
 		return
@@ -258,59 +242,4 @@ func decodeJSONPart(s string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
-}
-
-// decrypt opens an RFC 8188 aes128gcm body with the RFC 8291 keys of the
-// receiving browser: a single record, padding stripped at the 0x02
-// delimiter.
-func decrypt(ua *ecdh.PrivateKey, authSecret, body []byte) ([]byte, error) {
-	if len(body) < 21 {
-		return nil, errors.New("short header")
-	}
-	salt, rs, idlen := body[:16], binary.BigEndian.Uint32(body[16:20]), int(body[20])
-	if len(body) < 21+idlen || idlen != 65 {
-		return nil, errors.New("bad keyid")
-	}
-	asPubBytes, ct := body[21:21+idlen], body[21+idlen:]
-	if uint32(len(ct)) > rs || rs < 18 {
-		return nil, errors.New("more than one record")
-	}
-	asPub, err := ecdh.P256().NewPublicKey(asPubBytes)
-	if err != nil {
-		return nil, err
-	}
-	shared, err := ua.ECDH(asPub)
-	if err != nil {
-		return nil, err
-	}
-	info := append(append([]byte("WebPush: info\x00"), ua.PublicKey().Bytes()...), asPubBytes...)
-	ikm, err := hkdf.Key(sha256.New, shared, authSecret, string(info), 32)
-	if err != nil {
-		return nil, err
-	}
-	cek, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: aes128gcm\x00", 16)
-	if err != nil {
-		return nil, err
-	}
-	nonce, err := hkdf.Key(sha256.New, ikm, salt, "Content-Encoding: nonce\x00", 12)
-	if err != nil {
-		return nil, err
-	}
-	blk, err := aes.NewCipher(cek)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(blk)
-	if err != nil {
-		return nil, err
-	}
-	pt, err := gcm.Open(nil, nonce, ct, nil)
-	if err != nil {
-		return nil, err
-	}
-	pt = bytes.TrimRight(pt, "\x00")
-	if len(pt) == 0 || pt[len(pt)-1] != 0x02 {
-		return nil, errors.New("no last-record delimiter")
-	}
-	return pt[:len(pt)-1], nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/heraldmsg/herald/vendors/webpush/webpushtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,7 +38,7 @@ func TestNPMFixture(t *testing.T) {
 	body, err := base64.StdEncoding.DecodeString(fx.Body)
 	require.NoError(t, err)
 
-	pt, err := decrypt(priv, auth, body)
+	pt, err := (&webpushtest.Subscriber{Key: priv, Auth: auth}).Decrypt(body)
 	require.NoError(t, err)
 	assert.Equal(t, fx.Payload, string(pt))
 
@@ -49,6 +50,6 @@ func TestNPMFixture(t *testing.T) {
 
 	// One flipped ciphertext byte fails authentication.
 	body[len(body)-1] ^= 1
-	_, err = decrypt(priv, auth, body)
+	_, err = (&webpushtest.Subscriber{Key: priv, Auth: auth}).Decrypt(body)
 	assert.Error(t, err)
 }
