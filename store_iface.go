@@ -40,7 +40,8 @@ type MessageStore interface {
 	// one key is created. Message IDs are unique in the whole store: a
 	// different message with the same ID, in any organization, is
 	// ErrConflict. Zero CreatedAt/UpdatedAt are set to now. The initial
-	// StatusEvent (m.Status, SourceDispatcher, Applied) is appended.
+	// StatusEvent (m.Status at CreatedAt, m.Reason as its reason,
+	// SourceDispatcher, Applied) is appended.
 	CreateMessage(ctx context.Context, m *Message) (stored *Message, created bool, err error)
 	GetMessage(ctx context.Context, orgID, id string) (*Message, error)
 	GetMessageByKey(ctx context.Context, orgID, idempotencyKey string) (*Message, error)

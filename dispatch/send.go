@@ -44,6 +44,14 @@ type Result struct {
 //     vendor with SendTimeout;
 //  7. act on the outcome by error class and record the status.
 //
+// When no send hook is enabled for the organization, steps 3 to 5 only
+// read, so they run before the create and the message is created in the
+// status they decide: sending (with the lease, vendor and route of its
+// first attempt), blocked, canceled or failed. That saves one store write
+// per send; the message's history then starts at that status instead of
+// queued. A store read that fails there falls back to the order above, so
+// the message is kept and retried.
+//
 // Send makes at most one vendor call. The error is nil when the message was
 // accepted by the vendor, scheduled by SendAt or deferred by a manager
 // (Result.NextAttempt), or already existed;
@@ -79,8 +87,13 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 	if err != nil {
 		return nil, nil, err
 	}
-	now := msg.CreatedAt // prepare's now
 	if msg.Status == herald.StatusQueued {
+		if managers, err := d.managersFor(org); err == nil && len(managers.send) == 0 {
+			if a, res, err, ok := d.beginDirect(ctx, msg, org); ok {
+				return a, res, err
+			}
+		}
+		now := msg.CreatedAt // prepare's now
 		msg.LeaseOwner, msg.LeaseUntil = d.cfg.WorkerID, now.Add(d.cfg.LeaseDuration)
 	}
 	stored, created, err := d.store.CreateMessage(ctx, msg)
@@ -103,6 +116,42 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 	return a, res, err
 }
 
+// beginDirect creates a new message that no send hook needs to see first
+// in the state the checks of steps 3 to 5 decide: sending (then the attempt
+// is ready for its call), blocked, canceled or failed. The checks only read,
+// so one store write does what a create and a move to sending would. ok is
+// false when a check could not read the store: the caller then stores the
+// message queued and takes the usual path, so the message is kept and
+// retried.
+func (d *Dispatcher) beginDirect(ctx context.Context, msg *herald.Message, org *herald.Organization) (a *attempt, res *Result, err error, ok bool) {
+	a = newAttempt(msg)
+	now := msg.CreatedAt
+	if !d.decide(ctx, a, org, now) {
+		if a.release {
+			return nil, nil, nil, false
+		}
+		msg.Status, msg.Reason = a.status, a.reason
+	} else {
+		msg.Status = herald.StatusSending
+		msg.Vendor, msg.From, msg.MessagingServiceID = a.name, a.route.From, a.route.MessagingServiceID
+		msg.Attempts = 1
+		msg.LeaseOwner, msg.LeaseUntil = d.cfg.WorkerID, now.Add(d.cfg.LeaseDuration)
+	}
+	stored, created, err := d.store.CreateMessage(ctx, msg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dispatch: storing message: %w", err), true
+	}
+	if !created {
+		return nil, &Result{Message: stored}, nil, true
+	}
+	a.result.Message, a.result.Created = stored, true
+	if stored.Status != herald.StatusSending {
+		return nil, &a.result, a.err, true
+	}
+	d.ready(a, stored, org)
+	return a, nil, nil, true
+}
+
 // call makes the vendor call of one attempt, bounded by SendTimeout, once
 // the rate limits let it go.
 func (d *Dispatcher) call(ctx context.Context, a *attempt) (*herald.SendResult, error) {
@@ -111,7 +160,7 @@ func (d *Dispatcher) call(ctx context.Context, a *attempt) (*herald.SendResult, 
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	defer cancel()
-	return a.vendor.Send(sctx, a.req)
+	return a.vendor.Send(sctx, &a.req)
 }
 
 // noLease is the empty lease an update sets to drop the worker's lease;
@@ -200,7 +249,7 @@ func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []Ba
 			calls.Go(func() error {
 				reqs := make([]*herald.SendRequest, len(chunk))
 				for j, i := range chunk {
-					reqs[j] = attempts[i].req
+					reqs[j] = &attempts[i].req
 				}
 				// Each message of a batch counts against the limits.
 				for _, i := range chunk {
@@ -313,15 +362,43 @@ func checkContent(m *herald.Message) error {
 	return nil
 }
 
-// attempt is a message ready for its vendor call: held by this worker,
-// moved to sending, its request built.
+// attempt is a message on its way to its vendor call: what steps 3 to 5
+// decided for it and, once it is held by this worker in sending, its
+// request. It is one allocation for everything a send needs until its
+// outcome is recorded.
 type attempt struct {
-	result  Result // res points here
-	res     *Result
-	vendor  herald.Vendor
-	name    string
-	contact *herald.Contact
-	req     *herald.SendRequest
+	result Result // res points here
+	res    *Result
+
+	// Set by decide when the message is to be sent.
+	vendor   herald.Vendor
+	name     string
+	route    herald.Route
+	contact  *herald.Contact
+	campaign *herald.Campaign
+
+	// Set by decide when the message ends before its call: the final
+	// status, the reason and source of the event, and the error the
+	// caller gets (nil for a canceled message); or until, when a manager
+	// deferred it; or release, when reading the store failed (err).
+	status  herald.Status
+	reason  string
+	source  herald.EventSource
+	until   time.Time
+	release bool
+	err     error
+
+	req    herald.SendRequest
+	update herald.MessageUpdate // the attempt's status changes; stores do not keep it
+	lease  herald.Lease
+	now    time.Time
+}
+
+func newAttempt(msg *herald.Message) *attempt {
+	a := &attempt{}
+	a.result.Message = msg
+	a.res = &a.result
+	return a
 }
 
 // process takes a stored message this worker holds the lease on through
@@ -336,24 +413,79 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 }
 
 // prepareAttempt runs steps 3 to 6 for a stored message this worker holds:
-// opt-outs, hooks, vendor, rate limits, the move to sending. It returns the
-// attempt, or (nil, result, error) when the message ends before its call.
+// opt-outs, hooks, vendor, the move to sending. It returns the attempt, or
+// (nil, result, error) when the message ends before its call.
 func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, org *herald.Organization) (*attempt, *Result, error) {
-	// One allocation for the attempt and its result: the result outlives
-	// the attempt only as the caller's Result.
-	a := &attempt{}
-	a.result.Message = msg
-	res := &a.result
+	a := newAttempt(msg)
+	res := a.res
 	var err error
 	if org == nil {
 		if org, err = d.organization(ctx, msg.OrgID); err != nil {
 			return nil, res, err
 		}
 	}
-	now := d.clock.Now()
-	if !msg.SendBefore.IsZero() && !now.Before(msg.SendBefore) {
-		r, err := d.finish(ctx, res, herald.StatusCanceled, "", "send window closed before the message could be sent", herald.SourceDispatcher)
+	if !d.decide(ctx, a, org, d.clock.Now()) {
+		r, err := d.end(ctx, a)
 		return nil, r, err
+	}
+
+	// 6. sending, then the rate limits and the call (call and SendBatch
+	// wait for the limits right before the vendor call, so that the time
+	// a store write takes cannot bunch the calls the limiter spaced).
+	attempts := msg.Attempts + 1
+	now := d.clock.Now()
+	expect := pendingStatuses
+	if msg.Status == herald.StatusSending {
+		expect = sendingStatus // a recovered send
+	}
+	a.lease = herald.Lease{Owner: d.cfg.WorkerID, Until: now.Add(d.cfg.LeaseDuration)}
+	a.update = herald.MessageUpdate{
+		OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusSending,
+		ExpectStatus: expect, ExpectLeaseOwner: d.cfg.WorkerID,
+		Event:  herald.StatusEvent{At: now, Source: herald.SourceDispatcher, Reason: attemptReason(attempts)},
+		Vendor: &a.name, From: &a.route.From, MessagingServiceID: &a.route.MessagingServiceID,
+		Attempts: &attempts,
+		Lease:    &a.lease,
+	}
+	sending, err := d.store.UpdateMessage(ctx, &a.update)
+	if err != nil {
+		return nil, res, fmt.Errorf("dispatch: moving message to sending: %w", err)
+	}
+	res.Message = sending
+	d.ready(a, sending, org)
+	return a, nil, nil
+}
+
+// ready builds the vendor request of an attempt whose message is held in
+// sending.
+func (d *Dispatcher) ready(a *attempt, sending *herald.Message, org *herald.Organization) {
+	a.req = herald.SendRequest{
+		Message: sending, Contact: a.contact, Organization: org, Campaign: a.campaign, Route: &a.route,
+		StatusCallbackURL: d.callbackURL(sending.OrgID, a.name),
+	}
+	if sending.Channel.IsPush() {
+		a.req.Device = deviceFor(a.contact, sending)
+	}
+}
+
+// decide runs steps 3 to 5 for the attempt's message: the send window,
+// opt-outs, the campaign, the contact, the send hooks and the vendor. It
+// reports whether the message is to be sent (a's vendor, name, route,
+// contact and campaign are set) or ends before its call (a's status,
+// reason, source and err; until or release). It changes nothing in the
+// store: hooks may, and do when the message is stored.
+func (d *Dispatcher) decide(ctx context.Context, a *attempt, org *herald.Organization, now time.Time) bool {
+	msg := a.result.Message
+	end := func(status herald.Status, reason string, src herald.EventSource, err error) bool {
+		a.status, a.reason, a.source, a.err = status, reason, src, err
+		return false
+	}
+	giveBack := func(err error) bool {
+		a.release, a.err = true, err
+		return false
+	}
+	if !msg.SendBefore.IsZero() && !now.Before(msg.SendBefore) {
+		return end(herald.StatusCanceled, "send window closed before the message could be sent", herald.SourceDispatcher, nil)
 	}
 
 	// 3. opt-outs.
@@ -362,43 +494,38 @@ func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, or
 		if o.Reason != "" {
 			reason += " (" + o.Reason + ")"
 		}
-		res, _ := d.finish(ctx, res, herald.StatusBlocked, "", reason, herald.SourceDispatcher)
-		return nil, res, fmt.Errorf("%w: %s", herald.ErrBlocked, reason)
+		return end(herald.StatusBlocked, reason, herald.SourceDispatcher, fmt.Errorf("%w: %s", herald.ErrBlocked, reason))
 	} else if !errors.Is(err, herald.ErrNotFound) {
-		r, err := d.release(ctx, res, fmt.Errorf("dispatch: checking opt-outs: %w", err))
-		return nil, r, err
+		return giveBack(fmt.Errorf("dispatch: checking opt-outs: %w", err))
 	}
 
 	// 4. context and send hooks.
-	var campaign *herald.Campaign
+	var err error
 	if msg.CampaignID != "" {
-		if campaign, err = d.store.GetCampaign(ctx, msg.OrgID, msg.CampaignID); err != nil {
-			r, err := d.release(ctx, res, fmt.Errorf("dispatch: loading campaign %s: %w", msg.CampaignID, err))
-			return nil, r, err
+		if a.campaign, err = d.store.GetCampaign(ctx, msg.OrgID, msg.CampaignID); err != nil {
+			return giveBack(fmt.Errorf("dispatch: loading campaign %s: %w", msg.CampaignID, err))
 		}
-		if campaign.State == herald.CampaignArchived {
-			res, _ := d.finish(ctx, res, herald.StatusBlocked, "", "campaign is archived", herald.SourceDispatcher)
-			return nil, res, fmt.Errorf("%w: campaign %s is archived", herald.ErrBlocked, campaign.ID)
+		if a.campaign.State == herald.CampaignArchived {
+			return end(herald.StatusBlocked, "campaign is archived", herald.SourceDispatcher,
+				fmt.Errorf("%w: campaign %s is archived", herald.ErrBlocked, a.campaign.ID))
 		}
 	}
-	var contact *herald.Contact
 	if msg.ContactID != "" {
-		contact, err = d.store.GetContact(ctx, msg.OrgID, msg.ContactID)
+		a.contact, err = d.store.GetContact(ctx, msg.OrgID, msg.ContactID)
 		if err != nil && !errors.Is(err, herald.ErrNotFound) {
-			r, err := d.release(ctx, res, fmt.Errorf("dispatch: loading contact: %w", err))
-			return nil, r, err
+			return giveBack(fmt.Errorf("dispatch: loading contact: %w", err))
 		}
 	}
 	managers, err := d.managersFor(org)
 	if err != nil {
-		res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceDispatcher)
-		return nil, res, err
+		return end(herald.StatusFailed, err.Error(), herald.SourceDispatcher, err)
 	}
-	route := &herald.Route{Vendor: msg.Vendor, From: msg.From, MessagingServiceID: msg.MessagingServiceID}
+	a.route = herald.Route{Vendor: msg.Vendor, From: msg.From, MessagingServiceID: msg.MessagingServiceID}
+	route := &a.route
 	if len(managers.send) > 0 {
 		vendor, _, _ := d.resolveVendor(org, route.Vendor, msg.Channel)
 		routed := route.Vendor
-		ev := &herald.MessageSendEvent{Message: msg, Contact: contact, Organization: org, Campaign: campaign, Route: route, Attempt: msg.Attempts + 1}
+		ev := &herald.MessageSendEvent{Message: msg, Contact: a.contact, Organization: org, Campaign: a.campaign, Route: route, Attempt: msg.Attempts + 1}
 		err := runChain(managers.send, "OnMessageSend", func(m *manager) error {
 			if route.Vendor != routed { // an earlier hook rerouted: later ones see the new vendor
 				routed = route.Vendor
@@ -410,55 +537,39 @@ func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, or
 		if err != nil {
 			var deferred *herald.DeferError
 			if errors.As(err, &deferred) {
-				r, err := d.deferMessage(ctx, res, deferred.Until, err.Error())
-				return nil, r, err
+				a.until, a.reason = deferred.Until, err.Error()
+				return false
 			}
 			if errors.Is(err, herald.ErrBlocked) {
-				res, _ := d.finish(ctx, res, herald.StatusBlocked, "", err.Error(), herald.SourceManager)
-				return nil, res, err
+				return end(herald.StatusBlocked, err.Error(), herald.SourceManager, err)
 			}
-			res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceManager)
-			return nil, res, err
+			return end(herald.StatusFailed, err.Error(), herald.SourceManager, err)
 		}
 	}
 
 	// 5. the vendor.
 	vendor, vendorName, err := d.resolveVendor(org, route.Vendor, msg.Channel)
 	if err != nil {
-		res, _ := d.finish(ctx, res, herald.StatusFailed, "", err.Error(), herald.SourceDispatcher)
-		return nil, res, err
+		return end(herald.StatusFailed, err.Error(), herald.SourceDispatcher, err)
 	}
+	a.vendor, a.name = vendor, vendorName
+	return true
+}
 
-	// 6. sending, then the rate limits and the call (call and SendBatch
-	// wait for the limits right before the vendor call, so that the time
-	// a store write takes cannot bunch the calls the limiter spaced).
-	attempts := msg.Attempts + 1
-	now = d.clock.Now()
-	expect := pendingStatuses
-	if msg.Status == herald.StatusSending {
-		expect = sendingStatus // a recovered send
+// end records what decide decided for a stored message that is not sent:
+// its final status, a deferral, or the lease given back.
+func (d *Dispatcher) end(ctx context.Context, a *attempt) (*Result, error) {
+	switch {
+	case a.release:
+		return d.release(ctx, a.res, a.err)
+	case !a.until.IsZero():
+		return d.deferMessage(ctx, a.res, a.until, a.reason)
 	}
-	sending, err := d.store.UpdateMessage(ctx, &herald.MessageUpdate{
-		OrgID: msg.OrgID, ID: msg.ID, Status: herald.StatusSending,
-		ExpectStatus: expect, ExpectLeaseOwner: d.cfg.WorkerID,
-		Event:  herald.StatusEvent{At: now, Source: herald.SourceDispatcher, Reason: attemptReason(attempts)},
-		Vendor: &vendorName, From: &route.From, MessagingServiceID: &route.MessagingServiceID,
-		Attempts: &attempts,
-		Lease:    &herald.Lease{Owner: d.cfg.WorkerID, Until: now.Add(d.cfg.LeaseDuration)},
-	})
-	if err != nil {
-		return nil, res, fmt.Errorf("dispatch: moving message to sending: %w", err)
+	r, err := d.finish(ctx, a.res, a.status, "", a.reason, a.source)
+	if a.err != nil {
+		return r, a.err
 	}
-	res.Message = sending
-	req := &herald.SendRequest{
-		Message: sending, Contact: contact, Organization: org, Campaign: campaign, Route: route,
-		StatusCallbackURL: d.callbackURL(msg.OrgID, vendorName),
-	}
-	if msg.Channel.IsPush() {
-		req.Device = deviceFor(contact, msg)
-	}
-	a.res, a.vendor, a.name, a.contact, a.req = res, vendor, vendorName, contact, req
-	return a, nil, nil
+	return r, err
 }
 
 // finishAttempt records the outcome of an attempt's vendor call (step 7).
@@ -471,26 +582,28 @@ func (d *Dispatcher) finishAttempt(ctx context.Context, a *attempt, sr *herald.S
 		sendErr = &herald.VendorError{Vendor: a.name, Class: herald.ClassMaybeDelivered, Message: "vendor returned no message ID"}
 	}
 	if sendErr == nil {
-		return d.recordSent(ctx, a.res, sr)
+		return d.recordSent(ctx, a, sr)
 	}
 	return d.recordFailure(ctx, a.res, a.contact, sendErr)
 }
 
 // recordSent records an accepted send, then applies reports that arrived
 // before it.
-func (d *Dispatcher) recordSent(ctx context.Context, res *Result, sr *herald.SendResult) (*Result, error) {
+func (d *Dispatcher) recordSent(ctx context.Context, a *attempt, sr *herald.SendResult) (*Result, error) {
+	res := a.res
 	msg := res.Message
 	status := sr.Status
 	if status != herald.StatusDelivered {
 		status = herald.StatusSent
 	}
-	now := d.clock.Now()
-	u := &herald.MessageUpdate{
+	a.now = d.clock.Now()
+	a.update = herald.MessageUpdate{
 		OrgID: msg.OrgID, ID: msg.ID, Status: status,
 		ExpectStatus: sendingStatus, ExpectLeaseOwner: d.cfg.WorkerID,
-		Event:           herald.StatusEvent{At: now, Source: herald.SourceVendor},
-		VendorMessageID: &sr.VendorMessageID, SentAt: &now, Lease: noLease,
+		Event:           herald.StatusEvent{At: a.now, Source: herald.SourceVendor},
+		VendorMessageID: &sr.VendorMessageID, SentAt: &a.now, Lease: noLease,
 	}
+	u := &a.update
 	if sr.From != "" {
 		u.From = &sr.From
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/dispatch"
+	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/fake"
 )
 
@@ -69,7 +71,127 @@ func TestSendDeliversAndRecordsHistory(t *testing.T) {
 		require.True(t, e.Applied)
 		got = append(got, e.Status)
 	}
-	assert.Equal(t, []herald.Status{herald.StatusQueued, herald.StatusSending, herald.StatusSent, herald.StatusDelivered}, got)
+	// No send hook runs, so the message is created in sending: one write
+	// instead of a create and a move.
+	assert.Equal(t, []herald.Status{herald.StatusSending, herald.StatusSent, herald.StatusDelivered}, got)
+}
+
+// countingStore counts the message writes a send makes and can fail the
+// opt-out read.
+type countingStore struct {
+	herald.Store
+	creates, updates atomic.Int64
+	failOptOuts      atomic.Int64 // reads of opt-outs left to fail
+}
+
+func (s *countingStore) CreateMessage(ctx context.Context, m *herald.Message) (*herald.Message, bool, error) {
+	s.creates.Add(1)
+	return s.Store.CreateMessage(ctx, m)
+}
+
+func (s *countingStore) UpdateMessage(ctx context.Context, u *herald.MessageUpdate) (*herald.Message, error) {
+	s.updates.Add(1)
+	return s.Store.UpdateMessage(ctx, u)
+}
+
+func (s *countingStore) FindOptOut(ctx context.Context, orgID string, ch herald.Channel, address string) (*herald.OptOut, error) {
+	if s.failOptOuts.Add(-1) >= 0 {
+		return nil, errors.New("opt-out table unreachable")
+	}
+	return s.Store.FindOptOut(ctx, orgID, ch, address)
+}
+
+func TestSendWritesOnceBeforeTheCallWithoutHooks(t *testing.T) {
+	store := &countingStore{Store: memstore.New()}
+	v := fake.New(fake.Options{Quiet: true})
+	hooked := &recMgr{name: "hooked", log: &callLog{}}
+	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{v}, Managers: []herald.ServiceManager{hooked}})
+	require.NoError(t, err)
+	ctx := context.Background()
+	history := func(org, id string) (got []herald.Status) {
+		events, err := store.MessageEvents(ctx, org, id)
+		require.NoError(t, err)
+		for _, e := range events {
+			got = append(got, e.Status)
+		}
+		return got
+	}
+
+	// Without send hooks: created in sending, then sent.
+	res, err := d.Send(ctx, sms("org1", "+14155552671", "direct"))
+	require.NoError(t, err)
+	assert.Equal(t, herald.StatusSent, res.Message.Status)
+	assert.Equal(t, "fake", res.Message.Vendor)
+	assert.Equal(t, int64(1), store.creates.Load())
+	assert.Equal(t, int64(1), store.updates.Load())
+	assert.Equal(t, []herald.Status{herald.StatusSending, herald.StatusSent}, history("org1", res.Message.ID))
+
+	// A duplicate is found, not sent again.
+	again, err := d.Send(ctx, &herald.Message{OrgID: "org1", Channel: herald.ChannelSMS, To: "+14155552671", Body: "direct", IdempotencyKey: res.Message.IdempotencyKey})
+	require.NoError(t, err)
+	assert.False(t, again.Created)
+	assert.Equal(t, res.Message.ID, again.Message.ID)
+	assert.Equal(t, 1, v.Calls(res.Message.IdempotencyKey))
+
+	// Opted out: created blocked, with the reason on the first event.
+	require.NoError(t, d.OptOut(ctx, &herald.OptOut{OrgID: "org1", Address: "+14155552672", Channel: herald.ChannelSMS, Reason: "STOP"}))
+	store.creates.Store(0)
+	store.updates.Store(0)
+	res, err = d.Send(ctx, sms("org1", "+14155552672", "blocked"))
+	require.ErrorIs(t, err, herald.ErrBlocked)
+	assert.True(t, res.Created)
+	assert.Equal(t, herald.StatusBlocked, res.Message.Status)
+	assert.Equal(t, "recipient opted out (STOP)", res.Message.Reason)
+	assert.Equal(t, int64(1), store.creates.Load())
+	assert.Equal(t, int64(0), store.updates.Load())
+	events, err := store.MessageEvents(ctx, "org1", res.Message.ID)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	assert.Equal(t, herald.StatusBlocked, events[0].Status)
+	assert.Equal(t, "recipient opted out (STOP)", events[0].Reason)
+
+	// Past its send window: created canceled, no error.
+	m := sms("org1", "+14155552673", "late")
+	m.SendBefore = time.Now().Add(-time.Minute)
+	res, err = d.Send(ctx, m)
+	require.NoError(t, err)
+	assert.Equal(t, herald.StatusCanceled, res.Message.Status)
+	assert.Equal(t, []herald.Status{herald.StatusCanceled}, history("org1", res.Message.ID))
+
+	// With a send hook enabled for the organization, the message is stored
+	// queued first, so the hook sees a stored message.
+	_, err = store.PutOrganization(ctx, &herald.Organization{ID: "org2",
+		Features: map[string]string{herald.FeatureServiceManagers: "hooked"}})
+	require.NoError(t, err)
+	store.creates.Store(0)
+	store.updates.Store(0)
+	res, err = d.Send(ctx, sms("org2", "+14155552671", "hooked"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), store.creates.Load())
+	assert.Equal(t, int64(2), store.updates.Load())
+	assert.Equal(t, []herald.Status{herald.StatusQueued, herald.StatusSending, herald.StatusSent}, history("org2", res.Message.ID))
+	assert.Equal(t, []string{"hooked:send:org2"}, hooked.log.all())
+}
+
+func TestSendKeepsTheMessageWhenAReadFails(t *testing.T) {
+	store := &countingStore{Store: memstore.New()}
+	v := fake.New(fake.Options{Quiet: true})
+	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{v}, PollInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	store.failOptOuts.Store(2) // the check before the create, and the usual path's
+	res, err := d.Send(bg, sms("org1", "+14155552671", "kept"))
+	require.ErrorContains(t, err, "opt-out table unreachable")
+	require.NotNil(t, res)
+	assert.True(t, res.Created)
+	assert.Zero(t, v.Calls(res.Message.IdempotencyKey))
+	stored, err := store.GetMessage(bg, "org1", res.Message.ID)
+	require.NoError(t, err)
+	assert.Equal(t, herald.StatusQueued, stored.Status)
+	assert.Empty(t, stored.LeaseOwner, "lease given back for a retry at once")
+
+	run(t, d)
+	eventually(t, func() bool { return statusOf(t, store, "org1", res.Message.ID) == herald.StatusSent }, "sent once the store answers")
+	assert.Equal(t, 1, v.Calls(res.Message.IdempotencyKey))
 }
 
 func TestBadInputStoresNothing(t *testing.T) {

@@ -80,6 +80,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 		Status:    c.Status,
 		At:        c.CreatedAt,
 		Source:    herald.SourceDispatcher,
+		Reason:    c.Reason,
 		Applied:   true,
 	})
 	s.msgs[c.ID] = r

@@ -133,11 +133,11 @@ ON CONFLICT DO NOTHING`
 // one statement (one round trip, atomic without a transaction).
 const (
 	insertMsgPG = `WITH ins AS (` + insertMsgSQL + `
-	RETURNING id, org_id, status, created_at)
-INSERT INTO herald_message_events (message_id, org_id, status, at, source, applied)
-SELECT id, org_id, status, created_at, 'dispatcher', TRUE FROM ins`
-	insertInitialEvent = `INSERT INTO herald_message_events (message_id, org_id, status, at, source, applied)
-VALUES (?, ?, ?, ?, 'dispatcher', 1)`
+	RETURNING id, org_id, status, reason, created_at)
+INSERT INTO herald_message_events (message_id, org_id, status, reason, at, source, applied)
+SELECT id, org_id, status, reason, created_at, 'dispatcher', TRUE FROM ins`
+	insertInitialEvent = `INSERT INTO herald_message_events (message_id, org_id, status, reason, at, source, applied)
+VALUES (?, ?, ?, ?, ?, 'dispatcher', 1)`
 )
 
 func msgArgs(c *herald.Message) []any {
@@ -196,7 +196,7 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 			if inserted == 0 {
 				return nil
 			}
-			if _, err := q.ExecContext(ctx, insertInitialEvent, c.ID, c.OrgID, string(c.Status), ts(c.CreatedAt)); err != nil {
+			if _, err := q.ExecContext(ctx, insertInitialEvent, c.ID, c.OrgID, string(c.Status), c.Reason, ts(c.CreatedAt)); err != nil {
 				return s.dbErr(ctx, "recording the initial event", err)
 			}
 			return nil

@@ -32,20 +32,30 @@ func testCreateMessage(t *testing.T, newStore newStoreFunc) {
 	})
 
 	t.Run("AppendsInitialEvent", func(t *testing.T) {
-		for _, st := range []herald.Status{herald.StatusQueued, herald.StatusScheduled, herald.StatusBlocked} {
+		// A message may be created in any status: the dispatcher creates
+		// one it can decide at once in sending, blocked, canceled or
+		// failed, with the reason on the message and its first event.
+		for _, st := range []herald.Status{herald.StatusQueued, herald.StatusScheduled, herald.StatusSending,
+			herald.StatusBlocked, herald.StatusCanceled, herald.StatusFailed} {
 			t.Run(string(st), func(t *testing.T) {
 				f := setup(t, newStore)
-				m := f.createMsg(withStatus(st))
+				reason := ""
+				if !st.Pending() && st != herald.StatusSending {
+					reason = "decided before the send: " + string(st)
+				}
+				m := f.createMsg(withStatus(st), func(m *herald.Message) { m.Reason = reason })
+				assert.Equal(t, reason, f.get(f.org, m.ID).Reason, "message Reason")
 				evs := f.events(f.org, m.ID)
 				require.Len(t, evs, 1)
 				e := evs[0]
 				assert.Equal(t, m.ID, e.MessageID)
 				assert.Equal(t, f.org, e.OrgID)
 				assert.Equal(t, st, e.Status)
+				assert.Equal(t, reason, e.Reason)
 				assert.Equal(t, herald.SourceDispatcher, e.Source)
 				assert.True(t, e.Applied)
 				assert.Empty(t, e.Engagement)
-				assert.False(t, e.At.IsZero(), "event At")
+				assert.True(t, e.At.Equal(m.CreatedAt), "event At is CreatedAt")
 			})
 		}
 	})
