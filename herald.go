@@ -158,11 +158,18 @@ func (m *Message) Clone() *Message {
 	if m == nil {
 		return nil
 	}
-	c := *m
-	c.Media = slices.Clone(m.Media)
-	c.Data = maps.Clone(m.Data)
-	c.Meta = maps.Clone(m.Meta)
-	return &c
+	c := new(Message)
+	m.CopyTo(c)
+	return c
+}
+
+// CopyTo sets *dst to a deep copy of m: Clone for a caller that keeps the
+// copy inside memory of its own (a store's record, say).
+func (m *Message) CopyTo(dst *Message) {
+	*dst = *m
+	dst.Media = slices.Clone(m.Media)
+	dst.Data = maps.Clone(m.Data)
+	dst.Meta = maps.Clone(m.Meta)
 }
 
 // Device is a push destination of a contact.

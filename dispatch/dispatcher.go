@@ -127,8 +127,8 @@ func (d *Dispatcher) vendorByName(name string) (herald.Vendor, bool) {
 // per-dispatcher prefix and a counter.
 func (d *Dispatcher) newID() string {
 	n := d.idSeq.Add(1)
-	buf := make([]byte, 0, 4+len(d.idPrefix)+1+20)
-	buf = append(buf, "msg_"...)
+	var arr [64]byte // the prefix is 12 hex digits: the ID fits, on the stack
+	buf := append(arr[:0], "msg_"...)
 	buf = append(buf, d.idPrefix...)
 	buf = append(buf, '_')
 	buf = strconv.AppendUint(buf, n, 10)

@@ -576,7 +576,9 @@ func (d *Dispatcher) end(ctx context.Context, a *attempt) (*Result, error) {
 // The outcome is recorded even when ctx has ended: the vendor call
 // happened, and the message must not stay in sending.
 func (d *Dispatcher) finishAttempt(ctx context.Context, a *attempt, sr *herald.SendResult, sendErr error) (*Result, error) {
-	ctx = context.WithoutCancel(ctx)
+	if ctx.Done() != nil { // a context that cannot end needs no wrapping
+		ctx = context.WithoutCancel(ctx)
+	}
 	a.res.Attempted = true
 	if sendErr == nil && (sr == nil || sr.VendorMessageID == "") {
 		sendErr = &herald.VendorError{Vendor: a.name, Class: herald.ClassMaybeDelivered, Message: "vendor returned no message ID"}

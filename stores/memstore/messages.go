@@ -13,7 +13,8 @@ import (
 // msgRec is a stored message with its history and its place in the work
 // heaps. The message is owned by the store and only changed under s.mu.
 type msgRec struct {
-	m        *herald.Message
+	m        *herald.Message // points at msg
+	msg      herald.Message  // the stored copy, in the record's allocation
 	seq      uint64
 	events   []herald.StatusEvent
 	pendIdx  int // index in s.pending, -1 when absent
@@ -52,7 +53,12 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 	case !m.Status.Valid():
 		return nil, false, invalid("message with an invalid Status")
 	}
-	c := m.Clone()
+	// The record and the store's copy are one allocation, made before the
+	// lock is taken.
+	r := &msgRec{pendIdx: -1, leaseIdx: -1}
+	c := &r.msg
+	m.CopyTo(c)
+	r.m = c
 	if c.CreatedAt.IsZero() || c.UpdatedAt.IsZero() {
 		now := s.clock.Now()
 		if c.CreatedAt.IsZero() {
@@ -63,7 +69,6 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 		}
 	}
 
-	r := &msgRec{m: c, pendIdx: -1, leaseIdx: -1} // allocated before the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := orgKey{c.OrgID, c.IdempotencyKey}
