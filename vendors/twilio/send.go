@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -32,7 +31,7 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 		return nil, err
 	}
 	var m message
-	_, err = v.do(ctx, call{method: http.MethodPost, url: v.accountURL(creds, "/Messages.json"), form: form, creds: creds, out: &m})
+	_, err = v.do(ctx, call{method: http.MethodPost, url: v.messagesURL(creds), body: form, creds: creds, out: &m})
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +50,7 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 }
 
 // sendForm builds the Messages API form for req.
-func (v *Vendor) sendForm(req *herald.SendRequest, creds Credentials) (url.Values, error) {
+func (v *Vendor) sendForm(req *herald.SendRequest, creds Credentials) (formBody, error) {
 	msg := req.Message
 	route := req.Route
 	if route == nil {
@@ -70,11 +69,6 @@ func (v *Vendor) sendForm(req *herald.SendRequest, creds Credentials) (url.Value
 	if len(msg.Media) > MaxMedia {
 		return nil, v.invalid(fmt.Sprintf("%d media URLs, Twilio takes at most %d", len(msg.Media), MaxMedia))
 	}
-	form := make(url.Values, 8)
-	form["To"] = []string{msg.To}
-	if msg.Body != "" {
-		form["Body"] = []string{msg.Body}
-	}
 	from := route.From
 	if from == "" {
 		from = msg.From
@@ -90,20 +84,7 @@ func (v *Vendor) sendForm(req *herald.SendRequest, creds Credentials) (url.Value
 		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassAuth,
 			Message: "neither a From number nor a messaging service SID", Err: herald.ErrConfig}
 	}
-	if from != "" {
-		form["From"] = []string{from}
-	}
-	if service != "" {
-		form["MessagingServiceSid"] = []string{service}
-	}
-	if len(msg.Media) > 0 {
-		form["MediaUrl"] = msg.Media
-	} else if route.ForceMMS || msg.Channel == herald.ChannelMMS {
-		form["SendAsMms"] = []string{"true"}
-	}
-	if req.StatusCallbackURL != "" {
-		form["StatusCallback"] = []string{req.StatusCallbackURL}
-	}
+	validity := 0
 	if !msg.SendBefore.IsZero() {
 		left := msg.SendBefore.Sub(v.clock.Now())
 		if left < time.Second {
@@ -111,8 +92,35 @@ func (v *Vendor) sendForm(req *herald.SendRequest, creds Credentials) (url.Value
 				Message: "the message's send window has closed"}
 		}
 		if left < MaxValidityPeriod {
-			form["ValidityPeriod"] = []string{strconv.Itoa(int(left / time.Second))}
+			validity = int(left / time.Second)
 		}
+	}
+	size := 96 + len(msg.To) + 2*len(msg.Body) + len(from) + len(service) + 2*len(req.StatusCallbackURL)
+	for _, u := range msg.Media {
+		size += 12 + 2*len(u)
+	}
+	form := make(formBody, 0, size).add("To", msg.To)
+	if msg.Body != "" {
+		form = form.add("Body", msg.Body)
+	}
+	if from != "" {
+		form = form.add("From", from)
+	}
+	if service != "" {
+		form = form.add("MessagingServiceSid", service)
+	}
+	if len(msg.Media) > 0 {
+		for _, u := range msg.Media {
+			form = form.add("MediaUrl", u)
+		}
+	} else if route.ForceMMS || msg.Channel == herald.ChannelMMS {
+		form = form.add("SendAsMms", "true")
+	}
+	if req.StatusCallbackURL != "" {
+		form = form.add("StatusCallback", req.StatusCallbackURL)
+	}
+	if validity > 0 {
+		form = form.add("ValidityPeriod", strconv.Itoa(validity))
 	}
 	return form, nil
 }

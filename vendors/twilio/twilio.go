@@ -3,6 +3,7 @@ package twilio
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -114,20 +115,25 @@ type Options struct {
 // Vendor is the Twilio vendor. Create it with New; it is safe for
 // concurrent use.
 type Vendor struct {
-	name      string
-	def       Credentials
-	tokenFor  func(ctx context.Context, org *herald.Organization, accountSID string) (string, error)
-	client    *http.Client
-	apiBase   string
-	lookupURL string
-	msgBase   string
-	clock     herald.Clock
-	log       *slog.Logger
-	smsPrice  float64
-	mmsPrice  float64
-	currency  string
-	maxBuy    int
-	friendly  string
+	name     string
+	def      Credentials
+	tokenFor func(ctx context.Context, org *herald.Organization, accountSID string) (string, error)
+	client   *http.Client
+	// The vendor's own credentials' Authorization header and Messages
+	// URL, made once.
+	defUser, defPass string
+	defAuth          []string
+	defMessages      string
+	apiBase          string
+	lookupURL        string
+	msgBase          string
+	clock            herald.Clock
+	log              *slog.Logger
+	smsPrice         float64
+	mmsPrice         float64
+	currency         string
+	maxBuy           int
+	friendly         string
 }
 
 // New returns a vendor configured by opts. It fails only on a malformed
@@ -164,6 +170,11 @@ func New(opts Options) (*Vendor, error) {
 		if *b.p, err = vendorhttp.BaseURL("twilio", *b.p, b.def); err != nil {
 			return nil, err
 		}
+	}
+	v.defUser, v.defPass = v.def.basicAuth()
+	v.defAuth = basicAuthHeader(v.defUser, v.defPass)
+	if v.def.AccountSID != "" {
+		v.defMessages = v.accountURL(v.def, "/Messages.json")
 	}
 	if v.clock == nil {
 		v.clock = herald.SystemClock{}
@@ -280,6 +291,7 @@ type call struct {
 	method string
 	url    string
 	form   url.Values
+	body   formBody // the form, already encoded (instead of form)
 	creds  Credentials
 	// out receives the decoded JSON body of a 2xx answer; nil ignores it.
 	out any
@@ -302,11 +314,16 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 	}
 	var body *vendorhttp.Body
 	if c.form != nil {
-		body = vendorhttp.SetBody(req, []byte(c.form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		c.body = formBody(c.form.Encode())
 	}
-	req.Header.Set("Accept", "application/json")
-	req.SetBasicAuth(c.creds.basicAuth())
+	if c.body != nil {
+		body = vendorhttp.SetBody(req, c.body)
+		req.Header["Content-Type"] = formContentType
+	}
+	// The header values are shared, read-only slices: transports only
+	// read a request's headers.
+	req.Header["Accept"] = acceptJSON
+	req.Header["Authorization"] = v.authorization(c.creds)
 	resp, err := v.client.Do(req)
 	if err != nil {
 		// A request whose body was read to the end was written to a
@@ -372,6 +389,34 @@ func (v *Vendor) responseError(resp *http.Response, data []byte) *herald.VendorE
 		ve.RetryAfter = vendorhttp.RetryAfter(resp.Header.Get("Retry-After"), v.clock.Now())
 	}
 	return ve
+}
+
+var (
+	formContentType = []string{"application/x-www-form-urlencoded"}
+	acceptJSON      = []string{"application/json"}
+)
+
+// authorization is the Authorization header of the credentials' REST
+// calls, made once for the vendor's own credentials.
+func (v *Vendor) authorization(c Credentials) []string {
+	user, pass := c.basicAuth()
+	if user == v.defUser && pass == v.defPass {
+		return v.defAuth
+	}
+	return basicAuthHeader(user, pass)
+}
+
+func basicAuthHeader(user, pass string) []string {
+	return []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+}
+
+// messagesURL is the Messages API URL of the credentials' account, made
+// once for the vendor's own account.
+func (v *Vendor) messagesURL(c Credentials) string {
+	if c.AccountSID == v.def.AccountSID && v.defMessages != "" {
+		return v.defMessages
+	}
+	return v.accountURL(c, "/Messages.json")
 }
 
 // accountURL is the 2010-04-01 API URL of a path under the account.
