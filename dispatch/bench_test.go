@@ -126,37 +126,41 @@ func (instantVendor) Send(context.Context, *herald.SendRequest) (*herald.SendRes
 
 // BenchmarkPipeline is Dispatcher.Send with a vendor that costs nothing,
 // on memstore emptied every 2,000 sends (as in the vendors' comparison
-// benchmarks), by 8 goroutines: the per-send overhead a vendor's
+// benchmarks), by 8 and by 64 goroutines: the per-send overhead a vendor's
 // dispatcher-vs-bare ratio pays.
 //
 //	go test -run '^$' -bench Pipeline -benchtime 200000x -cpuprofile cpu.out ./dispatch/
 func BenchmarkPipeline(b *testing.B) {
-	ctx := context.Background()
-	store := memstore.New()
-	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{instantVendor{}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for done := 0; done < b.N; {
-		n := min(2000, b.N-done)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Go(func() {
-				for next.Add(1) <= int64(n) {
-					if _, err := d.Send(ctx, &herald.Message{OrgID: "org1", Channel: herald.ChannelSMS,
-						To: "+14155552671", Body: "Hello from herald"}); err != nil {
-						b.Error(err)
-						return
-					}
+	for _, c := range []int{8, 64} {
+		b.Run("goroutines="+strconv.Itoa(c), func(b *testing.B) {
+			ctx := context.Background()
+			store := memstore.New()
+			d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{instantVendor{}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for done := 0; done < b.N; {
+				n := min(2000, b.N-done)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range c {
+					wg.Go(func() {
+						for next.Add(1) <= int64(n) {
+							if _, err := d.Send(ctx, &herald.Message{OrgID: "org1", Channel: herald.ChannelSMS,
+								To: "+14155552671", Body: "Hello from herald"}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
 				}
-			})
-		}
-		wg.Wait()
-		done += n
-		b.StopTimer()
-		store.Reset()
-		b.StartTimer()
+				wg.Wait()
+				done += n
+				b.StopTimer()
+				store.Reset()
+				b.StartTimer()
+			}
+		})
 	}
 }
