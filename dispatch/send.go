@@ -83,15 +83,21 @@ func (d *Dispatcher) publishRetry(ctx context.Context, res *Result) {
 // an attempt ready for the call, or (nil, result, error) when the message
 // needs no call (it existed, is scheduled, blocked, failed, ...).
 func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *Result, error) {
-	msg, org, err := d.prepare(ctx, m)
+	a := &attempt{} // the dispatcher's copy of m lives in it
+	msg, org, err := d.prepare(ctx, m, &a.msg)
 	if err != nil {
 		return nil, nil, err
 	}
+	a.init(msg)
 	if msg.Status == herald.StatusQueued {
 		if managers, err := d.managersFor(org); err == nil && len(managers.send) == 0 {
-			if a, res, err, ok := d.beginDirect(ctx, msg, org); ok {
-				return a, res, err
+			if res, err, ok := d.beginDirect(ctx, a, org); ok {
+				if res != nil {
+					return nil, res, err
+				}
+				return a, nil, nil
 			}
+			a = newAttempt(msg) // decide gave up on a store read: start over stored first
 		}
 		now := msg.CreatedAt // prepare's now
 		msg.LeaseOwner, msg.LeaseUntil = d.cfg.WorkerID, now.Add(d.cfg.LeaseDuration)
@@ -107,7 +113,8 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 		}
 		return nil, res, nil
 	}
-	a, res, err := d.prepareAttempt(ctx, stored, org)
+	a.init(stored)
+	a, res, err := d.prepareAttempt(ctx, a, org)
 	if a != nil {
 		a.res.Created = true
 	} else {
@@ -122,13 +129,13 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 // so one store write does what a create and a move to sending would. ok is
 // false when a check could not read the store: the caller then stores the
 // message queued and takes the usual path, so the message is kept and
-// retried.
-func (d *Dispatcher) beginDirect(ctx context.Context, msg *herald.Message, org *herald.Organization) (a *attempt, res *Result, err error, ok bool) {
-	a = newAttempt(msg)
+// retried. A nil result with ok means a is ready for its call.
+func (d *Dispatcher) beginDirect(ctx context.Context, a *attempt, org *herald.Organization) (res *Result, err error, ok bool) {
+	msg := a.result.Message
 	now := msg.CreatedAt
 	if !d.decide(ctx, a, org, now) {
 		if a.release {
-			return nil, nil, nil, false
+			return nil, nil, false
 		}
 		msg.Status, msg.Reason = a.status, a.reason
 	} else {
@@ -139,17 +146,17 @@ func (d *Dispatcher) beginDirect(ctx context.Context, msg *herald.Message, org *
 	}
 	stored, created, err := d.store.CreateMessage(ctx, msg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dispatch: storing message: %w", err), true
+		return nil, fmt.Errorf("dispatch: storing message: %w", err), true
 	}
 	if !created {
-		return nil, &Result{Message: stored}, nil, true
+		return &Result{Message: stored}, nil, true
 	}
 	a.result.Message, a.result.Created = stored, true
 	if stored.Status != herald.StatusSending {
-		return nil, &a.result, a.err, true
+		return &a.result, a.err, true
 	}
 	d.ready(a, stored, org)
-	return a, nil, nil, true
+	return nil, nil, true
 }
 
 // call makes the vendor call of one attempt, bounded by SendTimeout, once
@@ -282,9 +289,10 @@ func (d *Dispatcher) SendBatch(ctx context.Context, msgs []*herald.Message) []Ba
 	return out
 }
 
-// prepare validates m and returns the copy to store: normalised address,
-// ID, idempotency key, status and timestamps filled.
-func (d *Dispatcher) prepare(ctx context.Context, m *herald.Message) (*herald.Message, *herald.Organization, error) {
+// prepare validates m and makes the copy to store in dst: normalised
+// address, ID, idempotency key, status and timestamps filled. It returns
+// dst.
+func (d *Dispatcher) prepare(ctx context.Context, m *herald.Message, dst *herald.Message) (*herald.Message, *herald.Organization, error) {
 	if m == nil {
 		return nil, nil, fmt.Errorf("%w: message is nil", herald.ErrInvalidInput)
 	}
@@ -314,7 +322,8 @@ func (d *Dispatcher) prepare(ctx context.Context, m *herald.Message) (*herald.Me
 	if err != nil {
 		return nil, nil, fmt.Errorf("message To: %w", err)
 	}
-	msg := m.Clone()
+	m.CopyTo(dst)
+	msg := dst
 	msg.To = to
 	if msg.From != "" && m.Channel.IsPhone() {
 		if msg.From, err = contacts.NormalizeAddress(m.Channel, m.From, d.region(org)); err != nil {
@@ -392,19 +401,26 @@ type attempt struct {
 	update herald.MessageUpdate // the attempt's status changes; stores do not keep it
 	lease  herald.Lease
 	now    time.Time
+
+	msg herald.Message // Send's copy of the caller's message
 }
 
 func newAttempt(msg *herald.Message) *attempt {
 	a := &attempt{}
+	a.init(msg)
+	return a
+}
+
+// init points a's result at msg.
+func (a *attempt) init(msg *herald.Message) {
 	a.result.Message = msg
 	a.res = &a.result
-	return a
 }
 
 // process takes a stored message this worker holds the lease on through
 // steps 3 to 7 of the pipeline.
 func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *herald.Organization) (*Result, error) {
-	a, res, err := d.prepareAttempt(ctx, msg, org)
+	a, res, err := d.prepareAttempt(ctx, newAttempt(msg), org)
 	if a == nil {
 		return res, err
 	}
@@ -415,8 +431,8 @@ func (d *Dispatcher) process(ctx context.Context, msg *herald.Message, org *hera
 // prepareAttempt runs steps 3 to 6 for a stored message this worker holds:
 // opt-outs, hooks, vendor, the move to sending. It returns the attempt, or
 // (nil, result, error) when the message ends before its call.
-func (d *Dispatcher) prepareAttempt(ctx context.Context, msg *herald.Message, org *herald.Organization) (*attempt, *Result, error) {
-	a := newAttempt(msg)
+func (d *Dispatcher) prepareAttempt(ctx context.Context, a *attempt, org *herald.Organization) (*attempt, *Result, error) {
+	msg := a.result.Message
 	res := a.res
 	var err error
 	if org == nil {

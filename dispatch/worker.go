@@ -30,7 +30,7 @@ var ErrRunning = errors.New("dispatch: Run is already running")
 // the error is logged, not returned, since Run's poll finds the stored
 // message anyway.
 func (d *Dispatcher) Enqueue(ctx context.Context, m *herald.Message) (*herald.Message, error) {
-	msg, _, err := d.prepare(ctx, m)
+	msg, _, err := d.prepare(ctx, m, new(herald.Message))
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,32 @@ type msgRec struct {
 	m        *herald.Message // points at msg
 	msg      herald.Message  // the stored copy, in the record's allocation
 	seq      uint64
-	events   []herald.StatusEvent
-	pendIdx  int // index in s.pending, -1 when absent
-	leaseIdx int // index in s.leased, -1 when absent
-	evBuf    [4]herald.StatusEvent
+	events   []event
+	pendIdx  int      // index in s.pending, -1 when absent
+	leaseIdx int      // index in s.leased, -1 when absent
+	evBuf    [3]event // a direct send's history: sending, sent, delivered
+}
+
+// event is a stored StatusEvent without the message and organization IDs,
+// which its record holds.
+type event struct {
+	status     herald.Status
+	engagement herald.Engagement
+	at         time.Time
+	source     herald.EventSource
+	vendorCode string
+	reason     string
+	applied    bool
+}
+
+func eventOf(ev herald.StatusEvent) event {
+	return event{status: ev.Status, engagement: ev.Engagement, at: ev.At, source: ev.Source,
+		vendorCode: ev.VendorCode, reason: ev.Reason, applied: ev.Applied}
+}
+
+func (e event) statusEvent(m *herald.Message) herald.StatusEvent {
+	return herald.StatusEvent{MessageID: m.ID, OrgID: m.OrgID, Status: e.status, Engagement: e.engagement, At: e.at,
+		Source: e.source, VendorCode: e.vendorCode, Reason: e.reason, Applied: e.applied}
 }
 
 func (s *Store) lookupMsg(orgID, id string) *msgRec {
@@ -79,15 +101,8 @@ func (s *Store) CreateMessage(ctx context.Context, m *herald.Message) (*herald.M
 		return nil, false, fmt.Errorf("memstore: message %q exists with another idempotency key: %w", c.ID, herald.ErrConflict)
 	}
 	r.seq = s.nextSeq()
-	r.events = append(r.evBuf[:0], herald.StatusEvent{
-		MessageID: c.ID,
-		OrgID:     c.OrgID,
-		Status:    c.Status,
-		At:        c.CreatedAt,
-		Source:    herald.SourceDispatcher,
-		Reason:    c.Reason,
-		Applied:   true,
-	})
+	r.events = append(r.evBuf[:0], event{status: c.Status, at: c.CreatedAt, source: herald.SourceDispatcher,
+		reason: c.Reason, applied: true})
 	s.msgs[c.ID] = r
 	s.msgByKey[key] = r
 	if c.VendorMessageID != "" {
@@ -283,7 +298,7 @@ func (s *Store) updateLocked(u *herald.MessageUpdate, ev herald.StatusEvent, out
 	}
 	if !cur.CanMoveTo(u.Status) && !(u.Status == cur && slices.Contains(u.ExpectStatus, cur)) {
 		ev.Applied = false
-		r.events = append(r.events, ev)
+		r.events = append(r.events, eventOf(ev))
 		*out = *m
 		return out, fmt.Errorf("memstore: message %q cannot move from %s to %s: %w", u.ID, cur, u.Status, herald.ErrStaleStatus)
 	}
@@ -334,7 +349,7 @@ func (s *Store) updateLocked(u *herald.MessageUpdate, ev herald.StatusEvent, out
 		}
 	}
 	ev.Applied = true
-	r.events = append(r.events, ev)
+	r.events = append(r.events, eventOf(ev))
 	s.reindexWork(r)
 	*out = *m
 	return out, nil
@@ -359,7 +374,7 @@ func (s *Store) AddMessageEvent(ctx context.Context, ev herald.StatusEvent) erro
 	if ev.Status == "" {
 		ev.Status = r.m.Status
 	}
-	r.events = append(r.events, ev)
+	r.events = append(r.events, eventOf(ev))
 	return nil
 }
 
@@ -374,7 +389,11 @@ func (s *Store) MessageEvents(ctx context.Context, orgID, id string) ([]herald.S
 	if r == nil {
 		return nil, notFound("message", id)
 	}
-	return slices.Clone(r.events), nil
+	out := make([]herald.StatusEvent, len(r.events))
+	for i, e := range r.events {
+		out[i] = e.statusEvent(r.m)
+	}
+	return out, nil
 }
 
 // leaseLive reports whether m's lease still holds at now.
