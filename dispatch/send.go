@@ -134,7 +134,7 @@ func (d *Dispatcher) beginDirect(ctx context.Context, a *attempt, org *herald.Or
 	msg := a.result.Message
 	now := msg.CreatedAt
 	if !d.decide(ctx, a, org, now) {
-		if a.release {
+		if a.release || !a.until.IsZero() { // (only a hook defers)
 			return nil, nil, false
 		}
 		msg.Status, msg.Reason = a.status, a.reason
