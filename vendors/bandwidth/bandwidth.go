@@ -3,6 +3,7 @@ package bandwidth
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -134,23 +135,28 @@ type Options struct {
 // Vendor is the Bandwidth vendor. Create it with New; it is safe for
 // concurrent use.
 type Vendor struct {
-	name      string
-	def       Credentials
-	defHook   hookCreds
-	client    *http.Client
-	msgBase   string
-	dashBase  string
-	tokenURL  string
-	tokens    *tokenCache
-	clock     herald.Clock
-	log       *slog.Logger
-	smsPrice  float64
-	mmsPrice  float64
-	currency  string
-	maxBuy    int
-	pollEvery time.Duration
-	pollMax   int
-	orderName string
+	name     string
+	def      Credentials
+	defHook  hookCreds
+	client   *http.Client
+	msgBase  string
+	dashBase string
+	tokenURL string
+	tokens   *tokenCache
+	// Made once for the vendor's own credentials: the token cache key, the
+	// Basic Authorization header and the Messages URL.
+	defTokenKey string
+	defBasic    []string
+	defMessages string
+	clock       herald.Clock
+	log         *slog.Logger
+	smsPrice    float64
+	mmsPrice    float64
+	currency    string
+	maxBuy      int
+	pollEvery   time.Duration
+	pollMax     int
+	orderName   string
 }
 
 // New returns a vendor configured by opts. It fails only on a malformed
@@ -201,7 +207,16 @@ func New(opts Options) (*Vendor, error) {
 	if margin <= 0 {
 		margin = 60 * time.Second
 	}
-	v.tokens = &tokenCache{client: v.client, clock: v.clock, margin: margin, entries: map[string]*tokenEntry{}}
+	v.tokens = &tokenCache{client: v.client, clock: v.clock, margin: margin}
+	if v.def.oauth() {
+		v.defTokenKey = tokenKeyOf(v.tokenURL, v.def)
+	}
+	if v.def.Username != "" {
+		v.defBasic = basicAuthHeader(v.def.Username, v.def.Password)
+	}
+	if v.def.AccountID != "" {
+		v.defMessages = messagesURLOf(v.msgBase, v.def.AccountID)
+	}
 	if v.smsPrice == 0 {
 		v.smsPrice = 0.004
 	}
@@ -347,7 +362,7 @@ type call struct {
 	method      string
 	url         string
 	body        []byte
-	contentType string
+	contentType []string // jsonContentType or xmlContentType
 	creds       Credentials
 	// out receives the body of a 2xx answer; nil ignores it.
 	out func(data []byte) error
@@ -371,33 +386,34 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 			Message: "no Bandwidth credentials configured (account_id with client_id/client_secret or username/password)",
 			Err:     herald.ErrConfig}
 	}
-	var authz string
+	var authz []string
+	var tok *issued
 	if c.creds.oauth() {
-		tok, err := v.tokens.token(ctx, v, c.creds)
-		if err != nil {
+		var err error
+		if tok, err = v.tokens.token(ctx, v, c.creds); err != nil {
 			return 0, err
 		}
-		authz = "Bearer " + tok
+		authz = tok.header
+	} else {
+		authz = v.basicAuth(c.creds)
 	}
 	req, err := http.NewRequestWithContext(ctx, c.method, c.url, nil)
 	if err != nil {
 		return 0, &herald.VendorError{Vendor: v.name, Class: herald.ClassPermanent, Message: "building the request", Err: err}
 	}
 	var body *vendorhttp.Body
+	// The header values are shared, read-only slices: transports only
+	// read a request's headers.
 	if c.body != nil {
 		body = vendorhttp.SetBody(req, c.body)
-		req.Header.Set("Content-Type", c.contentType)
+		req.Header["Content-Type"] = c.contentType
 	}
 	if c.api == apiMessaging {
-		req.Header.Set("Accept", "application/json")
+		req.Header["Accept"] = acceptJSON
 	} else {
-		req.Header.Set("Accept", "application/xml")
+		req.Header["Accept"] = acceptXML
 	}
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	} else {
-		req.SetBasicAuth(c.creds.Username, c.creds.Password)
-	}
+	req.Header["Authorization"] = authz
 	resp, err := v.client.Do(req)
 	if err != nil {
 		// A request whose body was read to the end was written to a
@@ -424,7 +440,7 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 	data := buf.Bytes()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if resp.StatusCode == http.StatusUnauthorized && c.creds.oauth() {
-			v.tokens.forget(v, c.creds) // revoked or expired early: fetch a new one next time
+			v.tokens.forget(v, c.creds, tok) // revoked or expired early: fetch a new one next time
 		}
 		if c.api == apiDashboard {
 			return resp.StatusCode, v.dashboardError(resp, data)
@@ -447,4 +463,25 @@ func (v *Vendor) do(ctx context.Context, c call) (int, error) {
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// Header values of the API calls: shared, read-only.
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	xmlContentType  = []string{"application/xml; charset=utf-8"}
+	acceptJSON      = []string{"application/json"}
+	acceptXML       = []string{"application/xml"}
+)
+
+// basicAuth is the Authorization header of a legacy API user, made once
+// for the vendor's own.
+func (v *Vendor) basicAuth(c Credentials) []string {
+	if c.Username == v.def.Username && c.Password == v.def.Password && v.defBasic != nil {
+		return v.defBasic
+	}
+	return basicAuthHeader(c.Username, c.Password)
+}
+
+func basicAuthHeader(user, pass string) []string {
+	return []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
 }

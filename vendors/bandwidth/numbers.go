@@ -189,7 +189,7 @@ func (v *Vendor) order(ctx context.Context, creds Credentials, numbers []string)
 	var created orderResponse
 	var hdr http.Header
 	if _, err := v.do(ctx, call{api: apiDashboard, method: http.MethodPost, url: v.accountURL(creds, "/orders"),
-		body: body, contentType: "application/xml; charset=utf-8", creds: creds, out: decodeXML(&created), header: &hdr}); err != nil {
+		body: body, contentType: xmlContentType, creds: creds, out: decodeXML(&created), header: &hdr}); err != nil {
 		return nil, fmt.Errorf("bandwidth: ordering %d numbers: %w", len(numbers), err)
 	}
 	id := created.OrderID
@@ -422,7 +422,7 @@ func (v *Vendor) disconnect(ctx context.Context, creds Credentials, tns []string
 	var created orderResponse
 	var hdr http.Header
 	if _, err := v.do(ctx, call{api: apiDashboard, method: http.MethodPost, url: v.accountURL(creds, "/disconnects"),
-		body: body, contentType: "application/xml; charset=utf-8", creds: creds, out: decodeXML(&created), header: &hdr}); err != nil {
+		body: body, contentType: xmlContentType, creds: creds, out: decodeXML(&created), header: &hdr}); err != nil {
 		return 0, fmt.Errorf("bandwidth: disconnecting %d numbers: %w", len(tns), err)
 	}
 	id := created.DisconnectID

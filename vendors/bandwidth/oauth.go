@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldmsg/herald"
@@ -20,22 +21,27 @@ import (
 
 // tokenCache holds one OAuth2 access token per client (token URL, client
 // ID and secret), shared by every organization using that client, and
-// replaces each a margin before it expires. One fetch per client runs at a
-// time; callers waiting for it give up when their context ends.
+// replaces each a margin before it expires. A valid token is read without
+// locking; one fetch per client runs at a time, and callers waiting for it
+// give up when their context ends.
 type tokenCache struct {
 	client *http.Client
 	clock  herald.Clock
 	margin time.Duration
 
-	mu      sync.Mutex
-	entries map[string]*tokenEntry
+	entries sync.Map // token key → *tokenEntry
 }
 
 type tokenEntry struct {
 	// lock is a one-slot semaphore: held while fetching, so waiters can
 	// select on their context.
-	lock    chan struct{}
-	token   string
+	lock chan struct{}
+	cur  atomic.Pointer[issued] // the token in use; nil before the first fetch or once refused
+}
+
+// issued is one access token, never changed once stored.
+type issued struct {
+	header  []string // the Authorization header, "Bearer <token>": shared, read-only
 	renewAt time.Time
 }
 
@@ -49,57 +55,59 @@ type tokenAnswer struct {
 }
 
 func (v *Vendor) tokenKey(c Credentials) string {
+	if c.ClientID == v.def.ClientID && c.ClientSecret == v.def.ClientSecret && v.defTokenKey != "" {
+		return v.defTokenKey
+	}
+	return tokenKeyOf(v.tokenURL, c)
+}
+
+func tokenKeyOf(tokenURL string, c Credentials) string {
 	sum := sha256.Sum256([]byte(c.ClientSecret))
-	return v.tokenURL + "\x00" + c.ClientID + "\x00" + hex.EncodeToString(sum[:8])
+	return tokenURL + "\x00" + c.ClientID + "\x00" + hex.EncodeToString(sum[:8])
 }
 
 func (tc *tokenCache) entry(key string) *tokenEntry {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	e := tc.entries[key]
-	if e == nil {
-		e = &tokenEntry{lock: make(chan struct{}, 1)}
-		tc.entries[key] = e
+	if e, ok := tc.entries.Load(key); ok {
+		return e.(*tokenEntry)
 	}
-	return e
+	e, _ := tc.entries.LoadOrStore(key, &tokenEntry{lock: make(chan struct{}, 1)})
+	return e.(*tokenEntry)
 }
 
 // token returns a valid access token for c's client, fetching one when
 // there is none or the cached one is due for renewal.
-func (tc *tokenCache) token(ctx context.Context, v *Vendor, c Credentials) (string, error) {
+func (tc *tokenCache) token(ctx context.Context, v *Vendor, c Credentials) (*issued, error) {
 	e := tc.entry(v.tokenKey(c))
+	if t := e.cur.Load(); t != nil && tc.clock.Now().Before(t.renewAt) {
+		return t, nil
+	}
 	select {
 	case e.lock <- struct{}{}:
 	case <-ctx.Done():
-		return "", &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
+		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassTemporary,
 			Message: "waiting for an OAuth2 token", Err: ctx.Err()}
 	}
 	defer func() { <-e.lock }()
-	if e.token != "" && tc.clock.Now().Before(e.renewAt) {
-		return e.token, nil
+	if t := e.cur.Load(); t != nil && tc.clock.Now().Before(t.renewAt) {
+		return t, nil // fetched while this caller waited
 	}
 	tok, life, err := tc.fetch(ctx, v, c)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	margin := tc.margin
 	if margin > life/2 {
 		margin = life / 2
 	}
-	e.token, e.renewAt = tok, tc.clock.Now().Add(life-margin)
-	return tok, nil
+	t := &issued{header: []string{"Bearer " + tok}, renewAt: tc.clock.Now().Add(life - margin)}
+	e.cur.Store(t)
+	return t, nil
 }
 
-// forget drops c's cached token (Bandwidth refused it).
-func (tc *tokenCache) forget(v *Vendor, c Credentials) {
-	e := tc.entry(v.tokenKey(c))
-	select {
-	case e.lock <- struct{}{}:
-		e.token = ""
-		<-e.lock
-	default:
-		// A fetch is under way: it brings a fresh token.
-	}
+// forget drops the token t of c's client, which Bandwidth refused; a token
+// fetched since is kept.
+func (tc *tokenCache) forget(v *Vendor, c Credentials, t *issued) {
+	tc.entry(v.tokenKey(c)).cur.CompareAndSwap(t, nil)
 }
 
 // fetch asks the token endpoint for a token with the client credentials

@@ -118,6 +118,37 @@ func TestOAuthTokenForgottenWhenRefused(t *testing.T) {
 	assert.Equal(t, int64(2), api.tokenFetches.Load())
 }
 
+// Many sends refused with the same revoked token drop it once: the token
+// fetched after the first refusal is kept, whatever order the others
+// report theirs in.
+func TestOAuthRefusedTokenForgottenOnce(t *testing.T) {
+	api := newFakeAPI(t)
+	v := api.vendor(t)
+	_, err := v.Send(bg, smsRequest("hi"))
+	require.NoError(t, err)
+	api.mu.Lock()
+	clear(api.tokens)
+	api.mu.Unlock()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			_, err := v.Send(bg, smsRequest("hi"))
+			if err != nil {
+				assert.ErrorIs(t, err, herald.ClassAuth)
+			}
+		})
+	}
+	wg.Wait()
+	for range 16 {
+		wg.Go(func() {
+			_, err := v.Send(bg, smsRequest("hi"))
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(2), api.tokenFetches.Load(), "one token before the revocation, one after")
+}
+
 func TestOAuthTokenEndpointFailures(t *testing.T) {
 	for _, c := range []struct {
 		status int

@@ -50,7 +50,7 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 	var ans messageAnswer
 	_, err = v.do(ctx, call{
 		api: apiMessaging, method: http.MethodPost, url: v.messagesURL(creds), body: body,
-		contentType: "application/json; charset=utf-8", creds: creds,
+		contentType: jsonContentType, creds: creds,
 		out: func(data []byte) error { return json.Unmarshal(data, &ans) },
 	})
 	if err != nil {
@@ -65,7 +65,14 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 
 // messagesURL is the Messaging API URL of the account's messages.
 func (v *Vendor) messagesURL(c Credentials) string {
-	return v.msgBase + "/api/v2/users/" + url.PathEscape(c.AccountID) + "/messages"
+	if c.AccountID == v.def.AccountID && v.defMessages != "" {
+		return v.defMessages
+	}
+	return messagesURLOf(v.msgBase, c.AccountID)
+}
+
+func messagesURLOf(base, account string) string {
+	return base + "/api/v2/users/" + url.PathEscape(account) + "/messages"
 }
 
 // sendBody builds the JSON request for req.
