@@ -90,9 +90,9 @@ type MessageFilter struct {
 //  2. If the current status may move to Status (Status.CanMoveTo), or
 //     Status equals the current status and ExpectStatus names it (a
 //     deliberate same-status update, such as a retry of a recovered send),
-//     the status and every non-nil field are set, UpdatedAt becomes
-//     Event.At, the event is appended with Applied true, and the updated
-//     message is returned.
+//     the status and every non-nil field are set (as Apply sets them),
+//     UpdatedAt becomes Event.At, the event is appended with Applied true,
+//     and the updated message is returned (or nil, with Discard).
 //  3. Otherwise (a stale, duplicate or out-of-order change) the event is
 //     appended with Applied false, nothing else changes, and the current
 //     message is returned with an error wrapping ErrStaleStatus.
@@ -119,6 +119,49 @@ type MessageUpdate struct {
 	SentAt             *time.Time
 	// Lease sets LeaseOwner and LeaseUntil; a zero Lease clears them.
 	Lease *Lease
+
+	// Discard says the caller keeps a copy of the message of its own and
+	// brings it up to date with Apply: when the change applies, the store
+	// may return nil instead of a copy. Stale changes (rule 3) still
+	// return the current message.
+	Discard bool
+}
+
+// Apply sets on m what u sets when it applies (rule 2 above): the status,
+// every non-nil field, and UpdatedAt, which becomes at, the event's time.
+func (u *MessageUpdate) Apply(m *Message, at time.Time) {
+	m.Status = u.Status
+	m.UpdatedAt = at
+	if u.Vendor != nil {
+		m.Vendor = *u.Vendor
+	}
+	if u.VendorMessageID != nil {
+		m.VendorMessageID = *u.VendorMessageID
+	}
+	if u.From != nil {
+		m.From = *u.From
+	}
+	if u.MessagingServiceID != nil {
+		m.MessagingServiceID = *u.MessagingServiceID
+	}
+	if u.ErrorCode != nil {
+		m.ErrorCode = *u.ErrorCode
+	}
+	if u.Reason != nil {
+		m.Reason = *u.Reason
+	}
+	if u.Attempts != nil {
+		m.Attempts = *u.Attempts
+	}
+	if u.SendAt != nil {
+		m.SendAt = *u.SendAt
+	}
+	if u.SentAt != nil {
+		m.SentAt = *u.SentAt
+	}
+	if u.Lease != nil {
+		m.LeaseOwner, m.LeaseUntil = u.Lease.Owner, u.Lease.Until
+	}
 }
 
 // Lease is a worker's hold on a message.

@@ -620,6 +620,11 @@ func (d *Dispatcher) recordSent(ctx context.Context, a *attempt, sr *herald.Send
 		ExpectStatus: sendingStatus, ExpectLeaseOwner: d.cfg.WorkerID,
 		Event:           herald.StatusEvent{At: a.now, Source: herald.SourceVendor},
 		VendorMessageID: &sr.VendorMessageID, SentAt: &a.now, Lease: noLease,
+		// msg is the dispatcher's own copy (a store's answer, or Send's
+		// copy the store copied): it is brought up to date here rather
+		// than copied again. Nothing else changes a message while its
+		// lease is held.
+		Discard: true,
 	}
 	u := &a.update
 	if sr.From != "" {
@@ -631,6 +636,10 @@ func (d *Dispatcher) recordSent(ctx context.Context, a *attempt, sr *herald.Send
 	updated, err := d.store.UpdateMessage(ctx, u)
 	if err != nil {
 		return res, fmt.Errorf("dispatch: recording sent message %s: %w", msg.ID, err)
+	}
+	if updated == nil {
+		u.Apply(msg, a.now)
+		updated = msg
 	}
 	res.Message = updated
 	pending, err := d.store.TakePendingReports(ctx, msg.OrgID, updated.Vendor, sr.VendorMessageID)

@@ -268,8 +268,12 @@ func (s *Store) UpdateMessage(ctx context.Context, u *herald.MessageUpdate) (*he
 	// The copy handed back is allocated before the lock is taken and its
 	// maps cloned after it is released (the store never changes a stored
 	// message's maps in place), so that no allocation happens while other
-	// callers wait.
-	out := new(herald.Message)
+	// callers wait. With Discard the caller keeps its own copy: none is
+	// made unless the change is stale.
+	var out *herald.Message
+	if !u.Discard {
+		out = new(herald.Message)
+	}
 	s.mu.Lock()
 	out, err := s.updateLocked(u, ev, out)
 	s.mu.Unlock()
@@ -299,44 +303,15 @@ func (s *Store) updateLocked(u *herald.MessageUpdate, ev herald.StatusEvent, out
 	if !cur.CanMoveTo(u.Status) && !(u.Status == cur && slices.Contains(u.ExpectStatus, cur)) {
 		ev.Applied = false
 		r.events = append(r.events, eventOf(ev))
+		if out == nil {
+			out = new(herald.Message)
+		}
 		*out = *m
 		return out, fmt.Errorf("memstore: message %q cannot move from %s to %s: %w", u.ID, cur, u.Status, herald.ErrStaleStatus)
 	}
 
 	oldVendor, oldVMID := m.Vendor, m.VendorMessageID
-	m.Status = u.Status
-	m.UpdatedAt = ev.At
-	if u.Vendor != nil {
-		m.Vendor = *u.Vendor
-	}
-	if u.VendorMessageID != nil {
-		m.VendorMessageID = *u.VendorMessageID
-	}
-	if u.From != nil {
-		m.From = *u.From
-	}
-	if u.MessagingServiceID != nil {
-		m.MessagingServiceID = *u.MessagingServiceID
-	}
-	if u.ErrorCode != nil {
-		m.ErrorCode = *u.ErrorCode
-	}
-	if u.Reason != nil {
-		m.Reason = *u.Reason
-	}
-	if u.Attempts != nil {
-		m.Attempts = *u.Attempts
-	}
-	if u.SendAt != nil {
-		m.SendAt = *u.SendAt
-	}
-	if u.SentAt != nil {
-		m.SentAt = *u.SentAt
-	}
-	if u.Lease != nil {
-		m.LeaseOwner = u.Lease.Owner
-		m.LeaseUntil = u.Lease.Until
-	}
+	u.Apply(m, ev.At)
 	if m.Vendor != oldVendor || m.VendorMessageID != oldVMID {
 		if oldVMID != "" {
 			k := vendorKey{m.OrgID, oldVendor, oldVMID}
@@ -351,6 +326,9 @@ func (s *Store) updateLocked(u *herald.MessageUpdate, ev herald.StatusEvent, out
 	ev.Applied = true
 	r.events = append(r.events, eventOf(ev))
 	s.reindexWork(r)
+	if u.Discard {
+		return nil, nil
+	}
 	*out = *m
 	return out, nil
 }

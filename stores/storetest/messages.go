@@ -526,6 +526,32 @@ func testUpdateMessage(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
+	// With Discard the store may skip the copy of an applied change, never
+	// the change itself; a stale change still returns the current message.
+	t.Run("Discard", func(t *testing.T) {
+		f := setup(t, newStore)
+		m := f.createMsg(withStatus(herald.StatusSending))
+		u := fullUpdate(f, m, herald.StatusSent)
+		u.Discard = true
+		got, err := f.s.UpdateMessage(f.ctx, u)
+		require.NoError(t, err)
+		want := applied(m, u)
+		if got != nil {
+			assert.Equal(t, normMsg(want), normMsg(got), "returned message")
+		}
+		assert.Equal(t, normMsg(want), normMsg(f.get(f.org, m.ID)), "stored message")
+		own := m.Clone()
+		u.Apply(own, u.Event.At)
+		assert.Equal(t, normMsg(want), normMsg(own), "the caller's copy brought up to date by Apply")
+
+		stale := fullUpdate(f, m, herald.StatusQueued)
+		stale.Discard = true
+		got, err = f.s.UpdateMessage(f.ctx, stale)
+		require.ErrorIs(t, err, herald.ErrStaleStatus)
+		require.NotNil(t, got, "a stale change returns the current message")
+		assert.Equal(t, normMsg(want), normMsg(got))
+	})
+
 	// ExpectStatus satisfied, but the move is still backwards: stale.
 	t.Run("ExpectStatusThenStale", func(t *testing.T) {
 		f := setup(t, newStore)
