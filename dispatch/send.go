@@ -398,6 +398,7 @@ type attempt struct {
 	err     error
 
 	req    herald.SendRequest
+	device herald.Device        // req.Device of a push message
 	update herald.MessageUpdate // the attempt's status changes; stores do not keep it
 	lease  herald.Lease
 	now    time.Time
@@ -480,7 +481,8 @@ func (d *Dispatcher) ready(a *attempt, sending *herald.Message, org *herald.Orga
 		StatusCallbackURL: d.callbackURL(sending.OrgID, a.name),
 	}
 	if sending.Channel.IsPush() {
-		a.req.Device = deviceFor(a.contact, sending)
+		a.device = deviceFor(a.contact, sending)
+		a.req.Device = &a.device
 	}
 }
 
@@ -791,16 +793,15 @@ func (d *Dispatcher) backoff(n int, retryAfter time.Duration) time.Duration {
 
 // deviceFor finds the contact's device for a push message, or describes
 // the address alone.
-func deviceFor(c *herald.Contact, m *herald.Message) *herald.Device {
+func deviceFor(c *herald.Contact, m *herald.Message) herald.Device {
 	if c != nil {
 		for i := range c.Devices {
 			if c.Devices[i].Token == m.To && c.Devices[i].Channel == m.Channel {
-				dev := c.Devices[i]
-				return &dev
+				return c.Devices[i]
 			}
 		}
 	}
-	return &herald.Device{Channel: m.Channel, Token: m.To}
+	return herald.Device{Channel: m.Channel, Token: m.To}
 }
 
 func (d *Dispatcher) callbackURL(orgID, vendor string) string {
