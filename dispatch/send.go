@@ -91,7 +91,7 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 	a.init(msg)
 	if msg.Status == herald.StatusQueued {
 		if managers, err := d.managersFor(org); err == nil && len(managers.send) == 0 {
-			if res, err, ok := d.beginDirect(ctx, a, org); ok {
+			if res, err, ok := d.beginDirect(ctx, a, org, managers); ok {
 				if res != nil {
 					return nil, res, err
 				}
@@ -130,10 +130,10 @@ func (d *Dispatcher) begin(ctx context.Context, m *herald.Message) (*attempt, *R
 // false when a check could not read the store: the caller then stores the
 // message queued and takes the usual path, so the message is kept and
 // retried. A nil result with ok means a is ready for its call.
-func (d *Dispatcher) beginDirect(ctx context.Context, a *attempt, org *herald.Organization) (res *Result, err error, ok bool) {
+func (d *Dispatcher) beginDirect(ctx context.Context, a *attempt, org *herald.Organization, managers *managerList) (res *Result, err error, ok bool) {
 	msg := a.result.Message
 	now := msg.CreatedAt
-	if !d.decide(ctx, a, org, now) {
+	if !d.decide(ctx, a, org, managers, nil, now) {
 		if a.release || !a.until.IsZero() { // (only a hook defers)
 			return nil, nil, false
 		}
@@ -441,7 +441,8 @@ func (d *Dispatcher) prepareAttempt(ctx context.Context, a *attempt, org *herald
 			return nil, res, err
 		}
 	}
-	if !d.decide(ctx, a, org, d.clock.Now()) {
+	managers, merr := d.managersFor(org)
+	if !d.decide(ctx, a, org, managers, merr, d.clock.Now()) {
 		r, err := d.end(ctx, a)
 		return nil, r, err
 	}
@@ -490,9 +491,10 @@ func (d *Dispatcher) ready(a *attempt, sending *herald.Message, org *herald.Orga
 // opt-outs, the campaign, the contact, the send hooks and the vendor. It
 // reports whether the message is to be sent (a's vendor, name, route,
 // contact and campaign are set) or ends before its call (a's status,
-// reason, source and err; until or release). It changes nothing in the
-// store: hooks may, and do when the message is stored.
-func (d *Dispatcher) decide(ctx context.Context, a *attempt, org *herald.Organization, now time.Time) bool {
+// reason, source and err; until or release). managers and merr are what
+// managersFor answered for org. It changes nothing in the store: hooks
+// may, and do when the message is stored.
+func (d *Dispatcher) decide(ctx context.Context, a *attempt, org *herald.Organization, managers *managerList, merr error, now time.Time) bool {
 	msg := a.result.Message
 	end := func(status herald.Status, reason string, src herald.EventSource, err error) bool {
 		a.status, a.reason, a.source, a.err = status, reason, src, err
@@ -534,9 +536,8 @@ func (d *Dispatcher) decide(ctx context.Context, a *attempt, org *herald.Organiz
 			return giveBack(fmt.Errorf("dispatch: loading contact: %w", err))
 		}
 	}
-	managers, err := d.managersFor(org)
-	if err != nil {
-		return end(herald.StatusFailed, err.Error(), herald.SourceDispatcher, err)
+	if merr != nil {
+		return end(herald.StatusFailed, merr.Error(), herald.SourceDispatcher, merr)
 	}
 	a.route = herald.Route{Vendor: msg.Vendor, From: msg.From, MessagingServiceID: msg.MessagingServiceID}
 	route := &a.route
