@@ -138,11 +138,16 @@ func TestQueueJobForMissingOrHeldMessage(t *testing.T) {
 	startRun(t, f)
 	// A job the store knows nothing of is done, not retried forever.
 	require.NoError(t, q.Publish(bg, dispatch.Job{OrgID: "org1", MessageID: "nope", Key: "nope"}))
-	// A message another worker holds is retried when its lease ends.
-	m, err := f.d.Enqueue(bg, sms("org1", "+14155552671", "held"))
+	// A message another worker holds is retried when its lease ends. It is
+	// stored held before its job is published, so that Run cannot take it
+	// first.
+	m := sms("org1", "+14155552671", "held")
+	m.ID, m.IdempotencyKey, m.Status = "held", "held", herald.StatusQueued
+	m.CreatedAt = time.Now()
+	m.LeaseOwner, m.LeaseUntil = "other", m.CreatedAt.Add(150*time.Millisecond)
+	_, _, err := f.store.CreateMessage(bg, m)
 	require.NoError(t, err)
-	_, err = f.store.ClaimMessage(bg, "org1", m.ID, herald.ClaimParams{Owner: "other", Now: time.Now(), LeaseFor: 150 * time.Millisecond})
-	require.NoError(t, err)
+	require.NoError(t, q.Publish(bg, dispatch.Job{OrgID: "org1", MessageID: m.ID, Key: m.IdempotencyKey}))
 
 	eventually(t, func() bool { return len(q.settlements("nope")) == 1 }, "missing message settled")
 	assert.Equal(t, []string{"done"}, q.settlements("nope"))
