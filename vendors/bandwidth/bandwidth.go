@@ -3,7 +3,6 @@ package bandwidth
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -212,7 +211,7 @@ func New(opts Options) (*Vendor, error) {
 		v.defTokenKey = tokenKeyOf(v.tokenURL, v.def)
 	}
 	if v.def.Username != "" {
-		v.defBasic = basicAuthHeader(v.def.Username, v.def.Password)
+		v.defBasic = vendorhttp.BasicAuth(v.def.Username, v.def.Password)
 	}
 	if v.def.AccountID != "" {
 		v.defMessages = messagesURLOf(v.msgBase, v.def.AccountID)
@@ -479,9 +478,5 @@ func (v *Vendor) basicAuth(c Credentials) []string {
 	if c.Username == v.def.Username && c.Password == v.def.Password && v.defBasic != nil {
 		return v.defBasic
 	}
-	return basicAuthHeader(c.Username, c.Password)
-}
-
-func basicAuthHeader(user, pass string) []string {
-	return []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+	return vendorhttp.BasicAuth(c.Username, c.Password)
 }

@@ -3,7 +3,6 @@ package twilio
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -172,7 +171,7 @@ func New(opts Options) (*Vendor, error) {
 		}
 	}
 	v.defUser, v.defPass = v.def.basicAuth()
-	v.defAuth = basicAuthHeader(v.defUser, v.defPass)
+	v.defAuth = vendorhttp.BasicAuth(v.defUser, v.defPass)
 	if v.def.AccountSID != "" {
 		v.defMessages = v.accountURL(v.def, "/Messages.json")
 	}
@@ -403,11 +402,7 @@ func (v *Vendor) authorization(c Credentials) []string {
 	if user == v.defUser && pass == v.defPass {
 		return v.defAuth
 	}
-	return basicAuthHeader(user, pass)
-}
-
-func basicAuthHeader(user, pass string) []string {
-	return []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+	return vendorhttp.BasicAuth(user, pass)
 }
 
 // messagesURL is the Messages API URL of the credentials' account, made

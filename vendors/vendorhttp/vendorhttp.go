@@ -1,7 +1,8 @@
 // Package vendorhttp holds what herald's HTTP vendors share, for anyone
 // writing one: the preconditions of Send (CheckSend, Ended), base URL
 // checks (BaseURL), request bodies that say whether they were sent
-// (SetBody), Retry-After parsing (RetryAfter), and keeping account URLs
+// (SetBody), Basic Authorization header values made once (BasicAuth),
+// Retry-After parsing (RetryAfter), and keeping account URLs
 // and phone numbers out of errors (RedactURL, RedactDigits, MaskNumber).
 //
 // # Request bodies that say whether they were sent
@@ -21,6 +22,7 @@ package vendorhttp
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"sync"
@@ -67,4 +69,14 @@ func (b *Body) Sent() bool {
 		}
 	}
 	return false
+}
+
+// BasicAuth is an HTTP Basic Authorization header value for user and pass,
+// as the value slice of a request's header map. A vendor makes it once
+// per credential and sets it on every request (req.Header["Authorization"]
+// = v) without SetBasicAuth's encoding and allocations per call; the slice
+// is shared, so nothing may modify it (transports only read request
+// headers).
+func BasicAuth(user, pass string) []string {
+	return []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
 }

@@ -73,3 +73,20 @@ func TestReplayedBodyIsTracked(t *testing.T) {
 	assert.Equal(t, "abc", string(data))
 	assert.True(t, b.Sent(), "a replay read to the end counts")
 }
+
+// BasicAuth is what SetBasicAuth would set, and what the server reads back.
+func TestBasicAuthMatchesSetBasicAuth(t *testing.T) {
+	for _, c := range [][2]string{{"AC123", "token"}, {"user name", "pässwörd:with colon"}, {"", ""}} {
+		want, err := http.NewRequest(http.MethodGet, "https://api.example.com/", nil)
+		require.NoError(t, err)
+		want.SetBasicAuth(c[0], c[1])
+		got, err := http.NewRequest(http.MethodGet, "https://api.example.com/", nil)
+		require.NoError(t, err)
+		got.Header["Authorization"] = vendorhttp.BasicAuth(c[0], c[1])
+		assert.Equal(t, want.Header.Get("Authorization"), got.Header.Get("Authorization"))
+		user, pass, ok := got.BasicAuth()
+		assert.True(t, ok)
+		assert.Equal(t, c[0], user)
+		assert.Equal(t, c[1], pass)
+	}
+}
