@@ -12,34 +12,17 @@ import (
 	"time"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// testClock is a settable clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // memSource is a remote CRM in memory. Its records carry the modification
 // time of the shared clock; List filters by owner and ModifiedSince (>=),
 // pages by pageSize, and calls onList (outside the lock) after it took its
 // result, which is how a test changes records while a query is in flight.
 type memSource struct {
-	clock *testClock
+	clock *testkit.Clock
 	mu    sync.Mutex
 	recs  map[string]*herald.Contact
 	seq   int
@@ -54,7 +37,7 @@ type memSource struct {
 	getCalls atomic.Int32
 }
 
-func newMemSource(clock *testClock) *memSource {
+func newMemSource(clock *testkit.Clock) *memSource {
 	return &memSource{clock: clock, recs: map[string]*herald.Contact{}, pageSize: 2}
 }
 
@@ -181,12 +164,12 @@ func listIDs(t *testing.T, c *CachedSource, owner string) []string {
 	return ids(list)
 }
 
-func newTestCache(src *memSource, clock *testClock) *CachedSource {
+func newTestCache(src *memSource, clock *testkit.Clock) *CachedSource {
 	return NewCachedSource(src, CacheOptions{TTL: time.Minute, ReconcileEvery: time.Hour, Overlap: -1, RateLimit: -1, Clock: clock})
 }
 
 func TestCacheFullThenIncremental(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	src := newMemSource(clock)
 	for i := range 5 {
 		src.put(fmt.Sprintf("a%d", i), "ann", "A")
@@ -228,7 +211,7 @@ func TestCacheFullThenIncremental(t *testing.T) {
 }
 
 func TestCacheRecordCreatedDuringFetchIsNotMissed(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	src := newMemSource(clock)
 	src.put("a0", "ann", "A")
 	c := newTestCache(src, clock)
@@ -250,7 +233,7 @@ func TestCacheRecordCreatedDuringFetchIsNotMissed(t *testing.T) {
 }
 
 func TestCacheDeletesDisappearAfterReconcile(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	src := newMemSource(clock)
 	src.put("a0", "ann", "A")
 	src.put("a1", "ann", "A")
@@ -268,7 +251,7 @@ func TestCacheDeletesDisappearAfterReconcile(t *testing.T) {
 }
 
 func TestCacheOwnersIsolated(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	src := newMemSource(clock)
 	src.leaky = true // even a source that ignores the owner filter
 	src.put("a0", "ann", "A")
@@ -303,7 +286,7 @@ func TestCacheOwnersIsolated(t *testing.T) {
 }
 
 func TestCacheConcurrentReadersDuringRefresh(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	src := newMemSource(clock)
 	src.pageSize = 100
 	for i := range 50 {
@@ -338,7 +321,7 @@ func TestCacheConcurrentReadersDuringRefresh(t *testing.T) {
 }
 
 func TestCacheGetCollapsesConcurrentCalls(t *testing.T) {
-	clock := &testClock{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	src := newMemSource(clock)
 	src.put("a0", "ann", "A")
 	src.delay = 50 * time.Millisecond
@@ -356,7 +339,7 @@ func TestCacheGetCollapsesConcurrentCalls(t *testing.T) {
 }
 
 func TestCacheBacksOffOn429(t *testing.T) {
-	clock := &testClock{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	src := newMemSource(clock)
 	src.put("a0", "ann", "A")
 	c := NewCachedSource(src, CacheOptions{RateLimit: -1, Clock: clock})
@@ -387,7 +370,7 @@ func TestCacheBacksOffOn429(t *testing.T) {
 }
 
 func TestCacheRateLimit(t *testing.T) {
-	clock := &testClock{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	src := newMemSource(clock)
 	for i := range 10 {
 		src.put(fmt.Sprintf("a%d", i), "ann", "A")
@@ -404,7 +387,7 @@ func TestCacheRateLimit(t *testing.T) {
 }
 
 func TestCacheWritesAndFind(t *testing.T) {
-	clock := &testClock{now: time.Now()}
+	clock := testkit.NewClock(time.Now())
 	src := newMemSource(clock)
 	src.put("a0", "ann", "A")
 	c := newTestCache(src, clock)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/dispatch"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/fake"
 )
@@ -138,26 +139,8 @@ func (v *slowVendor) Send(ctx context.Context, req *herald.SendRequest) (*herald
 	return v.Vendor.Send(ctx, req)
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+func newFakeClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // fixture is a dispatcher on a memstore with the fake vendor connected.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/managers/campaignservices"
 )
 
@@ -218,21 +219,10 @@ func TestFailedRollbackKeepsTheServiceForTheNextStart(t *testing.T) {
 	assert.Len(t, f.fake.MessagingServiceList("org1"), 1)
 }
 
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
 func TestCrashRecovery(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	clock := &manualClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	f.clock = clock
 	m := campaignservices.New(campaignservices.Options{CreatingTimeout: time.Minute})
 	f.loadContacts(t, f.campaign, map[string]int{"+1415555": 10})
@@ -264,9 +254,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	// The same claim after CreatingTimeout: taken over. The vendor has no
 	// service of that name, so one is created.
-	clock.mu.Lock()
-	clock.t = clock.t.Add(2 * time.Minute)
-	clock.mu.Unlock()
+	clock.Advance(2 * time.Minute)
 	c = f.campaign.Clone()
 	require.NoError(t, f.start(m, c))
 	require.Len(t, f.fake.MessagingServiceList("org1"), 1)
@@ -276,7 +264,7 @@ func TestCrashRecovery(t *testing.T) {
 func TestDeadCreateIsAdopted(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	clock := &manualClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	f.clock = clock
 	m := campaignservices.New(campaignservices.Options{CreatingTimeout: time.Minute})
 	f.loadContacts(t, f.campaign, map[string]int{"+1415555": 10})

@@ -14,28 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/managers/mmswhencheaper"
 	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/fake"
 )
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -102,14 +85,14 @@ func (l *logBuffer) String() string {
 
 type fixture struct {
 	store *memstore.Store
-	clock *clock
+	clock *testkit.Clock
 	logs  *logBuffer
 	// vendors by name, for Env.Vendors.
 	vendors map[string]herald.Vendor
 }
 
 func newFixture(vendors ...herald.Vendor) *fixture {
-	f := &fixture{store: memstore.New(), clock: &clock{t: t0}, logs: &logBuffer{}, vendors: map[string]herald.Vendor{}}
+	f := &fixture{store: memstore.New(), clock: testkit.NewClock(t0), logs: &logBuffer{}, vendors: map[string]herald.Vendor{}}
 	for _, v := range vendors {
 		f.vendors[v.Metadata().Name] = v
 	}
@@ -308,10 +291,10 @@ func TestCostDataIsCached(t *testing.T) {
 	send(&herald.Organization{ID: "org2"}, "+14155550100")
 	assert.Len(t, p.calls(), 3, "another organization, another call")
 
-	f.clock.Add(59 * time.Second)
+	f.clock.Advance(59 * time.Second)
 	send(org(nil), "+14155550100")
 	assert.Len(t, p.calls(), 3, "still fresh")
-	f.clock.Add(time.Second)
+	f.clock.Advance(time.Second)
 	send(org(nil), "+14155550100")
 	assert.Len(t, p.calls(), 4, "expired after CacheTTL")
 
@@ -344,7 +327,7 @@ func TestCostDataFailures(t *testing.T) {
 		assert.Contains(t, f.logs.String(), "pricing API down")
 		assert.NotContains(t, f.logs.String(), "+14155550100", "no phone numbers in logs")
 
-		f.clock.Add(30 * time.Second)
+		f.clock.Advance(30 * time.Second)
 		p.mu.Lock()
 		p.err, p.sms, p.mms = nil, 1, 2
 		p.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/dispatch"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/managers/numpicker"
 	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/fake"
@@ -34,28 +35,16 @@ func (s *countingStore) ListNumbers(ctx context.Context, f herald.NumberFilter) 
 	return s.Store.ListNumbers(ctx, f)
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	store *countingStore
-	clock *clock
+	clock *testkit.Clock
 	env   herald.Env
 	org   *herald.Organization
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{store: &countingStore{Store: memstore.New()}, clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+	e := &env{store: &countingStore{Store: memstore.New()}, clock: testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 		org: &herald.Organization{ID: "org1"}}
 	v := fake.New(fake.Options{Quiet: true})
 	e.env = herald.Env{Vendor: v, Store: e.store, Clock: e.clock}

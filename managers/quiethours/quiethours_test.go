@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/dispatch"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/managers/quiethours"
 	"github.com/heraldmsg/herald/stores/memstore"
 	"github.com/heraldmsg/herald/vendors/fake"
@@ -122,21 +122,9 @@ func TestNextIsTheFirstAllowedMinute(t *testing.T) {
 	}
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	m     *quiethours.Manager
-	clock *clock
+	clock *testkit.Clock
 	org   *herald.Organization
 }
 
@@ -144,7 +132,7 @@ func newFixture(t *testing.T, opts quiethours.Options) *fixture {
 	t.Helper()
 	m, err := quiethours.New(opts)
 	require.NoError(t, err)
-	return &fixture{m: m, clock: &clock{}, org: &herald.Organization{ID: "org1"}}
+	return &fixture{m: m, clock: testkit.NewClock(time.Time{}), org: &herald.Organization{ID: "org1"}}
 }
 
 func (f *fixture) send(c *herald.Contact, camp *herald.Campaign, ch herald.Channel, to string) error {
@@ -305,7 +293,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // deferred to 09:00, not dropped, and Run sends it when it falls due.
 func TestThroughDispatcher(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)} // 07:00 New York
+	clk := testkit.NewClock(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)) // 07:00 New York
 	store := memstore.New(memstore.WithClock(clk))
 	v := fake.New(fake.Options{Clock: clk})
 	qh, err := quiethours.New(quiethours.Options{})
@@ -371,7 +359,7 @@ func BenchmarkOnMessageSend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	clk := &clock{t: time.Date(2026, 3, 2, 20, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 3, 2, 20, 0, 0, 0, time.UTC))
 	ev := &herald.MessageSendEvent{Env: herald.Env{Clock: clk}, Organization: &herald.Organization{ID: "org1"},
 		Contact: &herald.Contact{ID: "c1", Zip: "not-a-zip"}, Route: &herald.Route{},
 		Message: &herald.Message{ID: "m1", OrgID: "org1", Channel: herald.ChannelSMS, To: "+14155550111", Body: "hi"}}

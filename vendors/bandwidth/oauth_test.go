@@ -13,26 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/vendors/bandwidth"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func TestOAuthTokenIsCachedAndShared(t *testing.T) {
 	api := newFakeAPI(t)
@@ -67,7 +50,7 @@ func TestOAuthTokenIsCachedAndShared(t *testing.T) {
 func TestOAuthTokenRefreshedBeforeExpiry(t *testing.T) {
 	api := newFakeAPI(t)
 	api.tokenTTL = 300
-	c := &clock{t: time.Now()}
+	c := testkit.NewClock(time.Now())
 	opts := api.options()
 	opts.Clock = c
 	opts.TokenRefreshMargin = time.Minute
@@ -79,10 +62,10 @@ func TestOAuthTokenRefreshedBeforeExpiry(t *testing.T) {
 		require.NoError(t, err)
 	}
 	send()
-	c.advance(239 * time.Second) // 61 s left: still good
+	c.Advance(239 * time.Second) // 61 s left: still good
 	send()
 	assert.Equal(t, int64(1), api.tokenFetches.Load())
-	c.advance(2 * time.Second) // 59 s left: inside the margin, replaced
+	c.Advance(2 * time.Second) // 59 s left: inside the margin, replaced
 	send()
 	assert.Equal(t, int64(2), api.tokenFetches.Load())
 	send()
@@ -90,13 +73,13 @@ func TestOAuthTokenRefreshedBeforeExpiry(t *testing.T) {
 
 	// A token shorter-lived than twice the margin is replaced at half-life.
 	api.tokenTTL = 20
-	c.advance(time.Hour)
+	c.Advance(time.Hour)
 	send()
 	assert.Equal(t, int64(3), api.tokenFetches.Load())
-	c.advance(9 * time.Second)
+	c.Advance(9 * time.Second)
 	send()
 	assert.Equal(t, int64(3), api.tokenFetches.Load())
-	c.advance(2 * time.Second)
+	c.Advance(2 * time.Second)
 	send()
 	assert.Equal(t, int64(4), api.tokenFetches.Load())
 }
