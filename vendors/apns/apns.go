@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sideshow/apns2"
@@ -109,7 +107,7 @@ type Vendor struct {
 	log     *slog.Logger
 
 	mu      sync.RWMutex
-	clients map[[32]byte]*apns2.Client
+	clients map[[32]byte]*client
 }
 
 // New returns a vendor configured by opts. It fails on a malformed Host;
@@ -118,7 +116,7 @@ func New(opts Options) (*Vendor, error) {
 	v := &Vendor{
 		name: opts.Name, def: opts.Credentials, host: strings.TrimRight(opts.Host, "/"),
 		timeout: opts.Timeout, clock: opts.Clock, log: opts.Logger,
-		clients: map[[32]byte]*apns2.Client{},
+		clients: map[[32]byte]*client{},
 	}
 	if opts.TLSConfig != nil {
 		v.tls = opts.TLSConfig.Clone()
@@ -161,7 +159,7 @@ func (v *Vendor) Close() error {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for _, c := range v.clients {
-		c.CloseIdleConnections()
+		c.hc.CloseIdleConnections()
 	}
 	return nil
 }
@@ -178,7 +176,7 @@ func (v *Vendor) hostFor(c Credentials) string {
 }
 
 // client returns the cached client of c, creating it on first use.
-func (v *Vendor) client(c Credentials) (*apns2.Client, error) {
+func (v *Vendor) client(c Credentials) (*client, error) {
 	host := v.hostFor(c)
 	key := c.digest(host)
 	v.mu.RLock()
@@ -192,7 +190,7 @@ func (v *Vendor) client(c Credentials) (*apns2.Client, error) {
 	if cl := v.clients[key]; cl != nil {
 		return cl, nil
 	}
-	cl, err := c.newClient()
+	ac, err := c.newClient()
 	if err != nil {
 		return nil, err
 	}
@@ -200,16 +198,19 @@ func (v *Vendor) client(c Credentials) (*apns2.Client, error) {
 	if v.tls != nil {
 		tlsCfg = v.tls.Clone()
 	}
-	if len(cl.Certificate.Certificate) > 0 {
-		tlsCfg.Certificates = []tls.Certificate{cl.Certificate}
+	if len(ac.Certificate.Certificate) > 0 {
+		tlsCfg.Certificates = []tls.Certificate{ac.Certificate}
 	}
 	// apns2's own transport dials without the request's context; this one
 	// dials with it, with apns2's health checks.
-	cl.HTTPClient = &http.Client{
-		Transport: &http2.Transport{TLSClientConfig: tlsCfg, ReadIdleTimeout: apns2.ReadIdleTimeout, PingTimeout: 15 * time.Second},
-		Timeout:   v.timeout,
+	cl = &client{
+		hc: &http.Client{
+			Transport: &http2.Transport{TLSClientConfig: tlsCfg, ReadIdleTimeout: apns2.ReadIdleTimeout, PingTimeout: 15 * time.Second},
+			Timeout:   v.timeout,
+		},
+		token:  ac.Token,
+		device: host + "/3/device/",
 	}
-	cl.Host = host
 	v.clients[key] = cl
 	v.log.Debug("apns: new client", "host", host, "auth", c.kind())
 	return cl, nil
@@ -235,22 +236,16 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 		return nil, verr
 	}
 
-	var wrote atomic.Bool
-	tctx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
-	res, err := cl.PushWithContext(tctx, n)
+	res, sent, err := cl.push(ctx, n)
 	if err != nil {
 		class, msg := herald.ClassTemporary, "push not sent"
-		if wrote.Load() {
+		if sent {
 			class, msg = herald.ClassMaybeDelivered, "push sent, no answer"
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 			err = fmt.Errorf("%w: %w", ctxErr, err)
 		}
 		return nil, &herald.VendorError{Vendor: v.name, Class: class, Message: msg, Err: vendorhttp.RedactURL("apns", err)}
-	}
-	if res.StatusCode == 0 {
-		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassMaybeDelivered,
-			Message: "unreadable answer"}
 	}
 	if res.StatusCode == http.StatusOK {
 		id := res.ApnsID
@@ -259,11 +254,8 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 		}
 		return &herald.SendResult{VendorMessageID: id, Status: herald.StatusSent}, nil
 	}
-	if res.Reason == apns2.ReasonExpiredProviderToken && cl.Token != nil {
-		// Make the next push sign a fresh token.
-		cl.Token.Lock()
-		cl.Token.IssuedAt = 0
-		cl.Token.Unlock()
+	if res.Reason == apns2.ReasonExpiredProviderToken {
+		cl.renewToken() // the next push signs a fresh token
 	}
 	return nil, v.responseError(res)
 }

@@ -1,6 +1,9 @@
 // Package apns is herald's Apple Push Notification service vendor: the apns
-// channel through APNs' HTTP/2 provider API, using
-// github.com/sideshow/apns2.
+// channel through APNs' HTTP/2 provider API. github.com/sideshow/apns2
+// signs and renews provider tokens and loads certificates; the vendor
+// writes each push itself (its payload JSON by hand, canonical header
+// keys, the bearer header made once per token), which costs less per push
+// than apns2's Push.
 //
 //	v, err := apns.New(apns.Options{Credentials: apns.Credentials{
 //		KeyID: "ABC123DEFG", TeamID: "DEF123GHIJ", AuthKey: p8PEM, Topic: "com.example.app",
@@ -14,7 +17,8 @@
 //
 // Two kinds of credentials work: token authentication (a .p8 signing key
 // in PEM, its key ID and the team ID; apns2 signs an ES256 JWT and renews
-// it every 50 minutes) and certificate authentication (a PEM holding the
+// it every 50 minutes, and at once after APNs answers
+// ExpiredProviderToken) and certificate authentication (a PEM holding the
 // client certificate and its private key). Token authentication needs
 // Topic, the app's bundle ID; with a certificate it is optional.
 //
@@ -26,8 +30,8 @@
 // sources.
 //
 // Apple asks providers to keep their connections open and treats rapid
-// connect and disconnect as abuse, so the vendor keeps one apns2 client
-// (one HTTP/2 connection, multiplexing concurrent sends as streams) per
+// connect and disconnect as abuse, so the vendor keeps one HTTP/2 client
+// (one connection, multiplexing concurrent sends as streams) per
 // credential and host, created on first use and reused for every later
 // send with the same credential. The cache is keyed by a SHA-256 digest of
 // the credential, so changing an organization's key simply starts a new
@@ -84,8 +88,9 @@
 // BadCertificateEnvironment, ...) → auth; 413 → permanent; 429
 // TooManyRequests and TooManyProviderTokenUpdates → rate-limited (APNs
 // sends no Retry-After, so the dispatcher's backoff applies); 5xx →
-// temporary. A context that ended before the request left is temporary; a
-// failure after the request headers were written (a deadline, a broken
-// connection) is maybe-delivered, so the message is never sent twice
-// blindly. DescribeError explains every reason in Codes.
+// temporary; a rejection whose body is not APNs' JSON (a proxy's page)
+// is classified by its status alone, code the status number. A context
+// that ended before the request left is temporary; a failure after the
+// whole request was written (a deadline, a broken connection) is
+// maybe-delivered, so the message is never sent twice blindly. DescribeError explains every reason in Codes.
 package apns

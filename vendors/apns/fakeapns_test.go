@@ -86,10 +86,13 @@ type fakeAPNs struct {
 	// the client's cost without the server's signature checks).
 	cacheJWT bool
 	verified sync.Map // bearer → claims
-	mu       sync.Mutex
-	got      []pushed
-	conns    atomic.Int64
-	seq      atomic.Int64
+	// expired holds the authorization headers to answer as an expired
+	// provider token (APNs does so for a token over an hour old).
+	expired sync.Map
+	mu      sync.Mutex
+	got     []pushed
+	conns   atomic.Int64
+	seq     atomic.Int64
 }
 
 func newFakeAPNs(tb testing.TB, clientCerts bool) *fakeAPNs {
@@ -247,6 +250,9 @@ func (f *fakeAPNs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // checkJWT verifies h, once per distinct token when cacheJWT is set.
 func (f *fakeAPNs) checkJWT(h string) (map[string]any, string) {
+	if _, ok := f.expired.Load(h); ok {
+		return nil, "ExpiredProviderToken"
+	}
 	if f.cacheJWT {
 		if c, ok := f.verified.Load(h); ok {
 			return c.(map[string]any), ""

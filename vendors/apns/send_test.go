@@ -2,7 +2,11 @@ package apns_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -153,6 +157,58 @@ func TestSendCertificateAuth(t *testing.T) {
 	assert.Equal(t, "Apple Push Services: com.example.app", got[0].ClientCert)
 	assert.Empty(t, got[0].Header.Get("authorization"), "no JWT with a certificate")
 	assert.Equal(t, "HTTP/2.0", got[0].Proto)
+}
+
+func TestExpiredProviderTokenIsRenewed(t *testing.T) {
+	f := newFakeAPNs(t, false)
+	v := f.vendor(t)
+	_, err := v.Send(bg, pushRequest(tokOK))
+	require.NoError(t, err)
+	_, err = v.Send(bg, pushRequest(tokOK))
+	require.NoError(t, err)
+	got := f.pushes()
+	require.Len(t, got, 2)
+	first := got[0].Header.Get("authorization")
+	assert.Equal(t, first, got[1].Header.Get("authorization"), "a token is reused until it expires")
+
+	// APNs says the token expired: that push fails (authentication), and
+	// the next one signs a new token.
+	f.expired.Store(first, true)
+	_, err = v.Send(bg, pushRequest(tokOK))
+	require.Error(t, err)
+	assert.Equal(t, herald.ClassAuth, herald.ClassOf(err))
+	assert.Equal(t, "ExpiredProviderToken", herald.CodeOf(err))
+	_, err = v.Send(bg, pushRequest(tokOK))
+	require.NoError(t, err)
+	got = f.pushes()
+	require.Len(t, got, 3)
+	assert.NotEqual(t, first, got[2].Header.Get("authorization"), "a fresh token after ExpiredProviderToken")
+}
+
+func TestRejectionWithoutJSONBody(t *testing.T) {
+	// A proxy in front of APNs may answer an HTML page: the status speaks.
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, "<html><body>502 Bad Gateway</body></html>")
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	f := newFakeAPNs(t, false)
+	opts := f.options()
+	opts.Host, opts.TLSConfig = srv.URL, &tls.Config{RootCAs: pool}
+	v, err := apns.New(opts)
+	require.NoError(t, err)
+	_, err = v.Send(bg, pushRequest(tokOK))
+	require.Error(t, err)
+	assert.Equal(t, herald.ClassTemporary, herald.ClassOf(err))
+	assert.Equal(t, "502", herald.CodeOf(err))
+	var ve *herald.VendorError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, http.StatusBadGateway, ve.HTTPStatus)
 }
 
 func TestOneConnectionPerCredential(t *testing.T) {
