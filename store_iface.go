@@ -324,6 +324,11 @@ type WebhookStore interface {
 	// MarkEventSeen records (orgID, vendor, eventID) and reports whether
 	// it was new; concurrent calls with one event see exactly one true.
 	MarkEventSeen(ctx context.Context, orgID, vendor, eventID string, at time.Time) (bool, error)
+	// ForgetEvent removes the mark of (orgID, vendor, eventID), so the
+	// event is new again; forgetting an unmarked event is not an error.
+	// The dispatcher forgets an event it could not record, so the
+	// vendor's retry of it is not dropped as a duplicate.
+	ForgetEvent(ctx context.Context, orgID, vendor, eventID string) error
 	// SavePendingReport parks a report whose message is not found yet.
 	SavePendingReport(ctx context.Context, r *DeliveryReport) error
 	// TakePendingReports removes and returns the parked reports for one

@@ -20,7 +20,9 @@
 //     exponential backoff, jitter and the vendor's Retry-After. Run shuts
 //     down gracefully and loses nothing: work lives in the Store.
 //   - HandleReport and HandleInbound take what vendors report: reports are
-//     deduplicated and applied forward only; inbound STOP-style keywords
+//     deduplicated by event ID (an event that could not be recorded is
+//     forgotten, so the vendor's retry is handled) and applied forward
+//     only; inbound STOP-style keywords
 //     opt the sender out, START lifts it, and replies are routed to the
 //     contact's owner through Config.OnInbound.
 //   - Webhooks returns an http.Handler that mounts every vendor's

@@ -21,7 +21,10 @@ import (
 //
 // The error is nil for duplicates, parked and stale reports; hook failures
 // are returned as joined *HookError values after the report was recorded.
-func (d *Dispatcher) HandleReport(ctx context.Context, r *herald.DeliveryReport) error {
+// Any other error means the report was not (wholly) recorded: its EventID
+// is forgotten, so the vendor's retry of it is applied, not dropped as a
+// duplicate.
+func (d *Dispatcher) HandleReport(ctx context.Context, r *herald.DeliveryReport) (err error) {
 	if err := checkReport(r); err != nil {
 		return err
 	}
@@ -34,14 +37,16 @@ func (d *Dispatcher) HandleReport(ctx context.Context, r *herald.DeliveryReport)
 		r = &c
 	}
 	if r.EventID != "" {
-		fresh, err := d.store.MarkEventSeen(ctx, r.OrgID, r.Vendor, "report:"+r.EventID, d.clock.Now())
-		if err != nil {
-			return fmt.Errorf("dispatch: deduplicating report: %w", err)
+		key := "report:" + r.EventID
+		fresh, merr := d.store.MarkEventSeen(ctx, r.OrgID, r.Vendor, key, d.clock.Now())
+		if merr != nil {
+			return fmt.Errorf("dispatch: deduplicating report: %w", merr)
 		}
 		if !fresh {
 			d.logger.Debug("duplicate report", "vendor", r.Vendor, "event", r.EventID)
 			return nil
 		}
+		defer func() { d.forgetUnrecorded(ctx, r.OrgID, r.Vendor, key, err) }()
 	}
 	msg, err := d.store.FindMessageByVendorID(ctx, r.OrgID, r.Vendor, r.VendorMessageID)
 	if errors.Is(err, herald.ErrNotFound) {
@@ -68,6 +73,20 @@ func (d *Dispatcher) HandleReport(ctx context.Context, r *herald.DeliveryReport)
 		return fmt.Errorf("dispatch: finding message for report: %w", err)
 	}
 	return d.applyReport(ctx, r, msg)
+}
+
+// forgetUnrecorded forgets the mark of a webhook event whose handling
+// failed with err (other than hook failures, which come after the event
+// was recorded), so the vendor's retry of it is handled instead of being
+// dropped as a duplicate. It runs even when ctx has ended.
+func (d *Dispatcher) forgetUnrecorded(ctx context.Context, orgID, vendor, key string, err error) {
+	if onlyHookErrors(err) {
+		return
+	}
+	if ferr := d.store.ForgetEvent(context.WithoutCancel(ctx), orgID, vendor, key); ferr != nil {
+		d.logger.Error("webhook: forgetting an unrecorded event failed; the vendor's retry of it will be dropped",
+			"vendor", vendor, "event", key, "err", ferr)
+	}
 }
 
 func checkReport(r *herald.DeliveryReport) error {
@@ -217,8 +236,9 @@ type Inbound struct {
 // EventID; a reply-engagement event on the latest message sent to the
 // contact; opt-out keywords (STOP, ...) opt the address out and opt-in
 // keywords (START, ...) lift it; then Config.OnInbound gets it, routed to
-// the contact's owner.
-func (d *Dispatcher) HandleInbound(ctx context.Context, in *herald.InboundMessage) error {
+// the contact's owner. As with HandleReport, an error other than hook
+// failures forgets the EventID, so the vendor's retry is processed.
+func (d *Dispatcher) HandleInbound(ctx context.Context, in *herald.InboundMessage) (err error) {
 	if in == nil || in.OrgID == "" || in.From == "" {
 		return fmt.Errorf("%w: inbound message needs OrgID and From", herald.ErrInvalidInput)
 	}
@@ -238,14 +258,16 @@ func (d *Dispatcher) HandleInbound(ctx context.Context, in *herald.InboundMessag
 		return fmt.Errorf("inbound From: %w", err)
 	}
 	if in.EventID != "" {
-		fresh, err := d.store.MarkEventSeen(ctx, in.OrgID, in.Vendor, "inbound:"+in.EventID, d.clock.Now())
-		if err != nil {
-			return fmt.Errorf("dispatch: deduplicating inbound: %w", err)
+		key := "inbound:" + in.EventID
+		fresh, merr := d.store.MarkEventSeen(ctx, in.OrgID, in.Vendor, key, d.clock.Now())
+		if merr != nil {
+			return fmt.Errorf("dispatch: deduplicating inbound: %w", merr)
 		}
 		if !fresh {
 			d.logger.Debug("duplicate inbound", "vendor", in.Vendor, "event", in.EventID)
 			return nil
 		}
+		defer func() { d.forgetUnrecorded(ctx, in.OrgID, in.Vendor, key, err) }()
 	}
 	c := *in
 	c.Channel, c.From = ch, from

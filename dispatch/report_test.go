@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/heraldmsg/herald"
 	"github.com/heraldmsg/herald/dispatch"
 	"github.com/heraldmsg/herald/stores/memstore"
+	"github.com/heraldmsg/herald/vendors/fake"
 )
 
 // eagerVendor reports delivery before its Send returns, like a vendor whose
@@ -314,4 +316,85 @@ func TestVendorConfigAndNumbers(t *testing.T) {
 	desc := f.d.DescribeError("fake", "21610")
 	assert.NotEqual(t, "vendor error 21610", desc.Description)
 	_ = time.Second
+}
+
+// flakyStore fails some writes, like a database that drops a connection
+// now and then.
+type flakyStore struct {
+	herald.Store
+	failUpdates, failOptOuts atomic.Int64 // writes left to fail
+}
+
+var errFlaky = errors.New("connection reset")
+
+func (s *flakyStore) UpdateMessage(ctx context.Context, u *herald.MessageUpdate) (*herald.Message, error) {
+	if s.failUpdates.Add(-1) >= 0 {
+		return nil, errFlaky
+	}
+	return s.Store.UpdateMessage(ctx, u)
+}
+
+func (s *flakyStore) PutOptOut(ctx context.Context, o *herald.OptOut) (bool, error) {
+	if s.failOptOuts.Add(-1) >= 0 {
+		return false, errFlaky
+	}
+	return s.Store.PutOptOut(ctx, o)
+}
+
+func TestEventNotRecordedIsHandledWhenRetried(t *testing.T) {
+	store := &flakyStore{Store: memstore.New()}
+	var inbound atomic.Int64
+	failInbound := atomic.Bool{}
+	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{fake.New(fake.Options{Quiet: true})},
+		OnInbound: func(ctx context.Context, in *dispatch.Inbound) error {
+			inbound.Add(1)
+			if failInbound.Swap(false) {
+				return errors.New("host busy")
+			}
+			return nil
+		}})
+	require.NoError(t, err)
+	res, err := d.Send(bg, sms("org1", "+14155552671", "hi"))
+	require.NoError(t, err)
+	id, vid := res.Message.ID, res.Message.VendorMessageID
+	require.Equal(t, herald.StatusSent, res.Message.Status)
+
+	// The status write fails: the vendor is told to retry, and its retry
+	// is applied, not dropped as a duplicate.
+	delivered := &herald.DeliveryReport{OrgID: "org1", Vendor: "fake", EventID: "e-delivered", VendorMessageID: vid, Status: herald.StatusDelivered}
+	store.failUpdates.Store(1)
+	require.ErrorIs(t, d.HandleReport(bg, delivered), errFlaky)
+	assert.Equal(t, herald.StatusSent, statusOf(t, store, "org1", id))
+	require.NoError(t, d.HandleReport(bg, delivered), "the vendor's retry")
+	assert.Equal(t, herald.StatusDelivered, statusOf(t, store, "org1", id))
+	require.NoError(t, d.HandleReport(bg, delivered), "now a duplicate")
+	events, err := store.MessageEvents(bg, "org1", id)
+	require.NoError(t, err)
+	n := 0
+	for _, e := range events {
+		if e.Status == herald.StatusDelivered {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n, "one delivered event")
+
+	// An unsubscribe whose opt-out write fails is not lost either.
+	unsub := &herald.DeliveryReport{OrgID: "org1", Vendor: "fake", EventID: "e-unsub", VendorMessageID: vid,
+		Status: herald.StatusDelivered, OptedOut: true, ErrorCode: "unsubscribe"}
+	store.failOptOuts.Store(1)
+	require.ErrorIs(t, d.HandleReport(bg, unsub), errFlaky)
+	_, err = store.FindOptOut(bg, "org1", herald.ChannelSMS, "+14155552671")
+	require.ErrorIs(t, err, herald.ErrNotFound)
+	require.NoError(t, d.HandleReport(bg, unsub), "the vendor's retry")
+	_, err = store.FindOptOut(bg, "org1", herald.ChannelSMS, "+14155552671")
+	require.NoError(t, err, "opted out on the retry")
+
+	// An inbound message the host's OnInbound failed on is handed over
+	// again when the vendor retries it.
+	in := &herald.InboundMessage{OrgID: "org1", Vendor: "fake", EventID: "in-1", From: "+14155552671", To: "+14155550100", Body: "thanks"}
+	failInbound.Store(true)
+	require.Error(t, d.HandleInbound(bg, in))
+	require.NoError(t, d.HandleInbound(bg, in), "the vendor's retry")
+	require.NoError(t, d.HandleInbound(bg, in), "now a duplicate")
+	assert.Equal(t, int64(2), inbound.Load(), "OnInbound ran for the first delivery and its retry only")
 }

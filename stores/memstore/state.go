@@ -121,6 +121,18 @@ func (s *Store) MarkEventSeen(ctx context.Context, orgID, vendor, eventID string
 	return true, nil
 }
 
+// ForgetEvent removes the mark of (orgID, vendor, eventID); see
+// herald.WebhookStore.
+func (s *Store) ForgetEvent(ctx context.Context, orgID, vendor, eventID string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	s.stateMu.Lock()
+	delete(s.seen, eventKey{orgID, vendor, eventID})
+	s.stateMu.Unlock()
+	return nil
+}
+
 // PruneWebhookState forgets seen events and parked reports from before
 // before; see herald.WebhookStore.
 func (s *Store) PruneWebhookState(ctx context.Context, before time.Time) (events, reports int, err error) {

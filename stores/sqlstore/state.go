@@ -159,6 +159,22 @@ VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), orgID, vendor, eventID, ts(at))
 	return n == 1, err
 }
 
+// ForgetEvent removes the mark of (orgID, vendor, eventID); see
+// herald.WebhookStore.
+func (s *Store) ForgetEvent(ctx context.Context, orgID, vendor, eventID string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	return s.writeOrDB(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, s.q(`DELETE FROM herald_seen_events WHERE org_id = ? AND vendor = ? AND event_id = ?`),
+			orgID, vendor, eventID)
+		if err != nil {
+			return s.dbErr(ctx, "forgetting an event", err)
+		}
+		return nil
+	})
+}
+
 // reportJSON is a parked DeliveryReport; At is its own column.
 type reportJSON struct {
 	OrgID              string            `json:"org_id"`

@@ -234,6 +234,7 @@ func testContext(t *testing.T, newStore newStoreFunc) {
 			return err
 		}},
 		{"MarkEventSeen", func() error { _, err := s.MarkEventSeen(ctx, f.org, "alpha", uid("ev"), time.Time{}); return err }},
+		{"ForgetEvent", func() error { return s.ForgetEvent(ctx, f.org, "alpha", uid("ev")) }},
 		{"SavePendingReport", func() error {
 			return s.SavePendingReport(ctx, &herald.DeliveryReport{OrgID: f.org, Vendor: "alpha", VendorMessageID: uid("vmid"), At: f.base})
 		}},

@@ -135,6 +135,26 @@ func testWebhooks(t *testing.T, newStore newStoreFunc) {
 		assert.True(t, mark(f.org, "alpha", uid("ev")), "another event")
 	})
 
+	t.Run("ForgetEvent", func(t *testing.T) {
+		f := setup(t, newStore)
+		ev, other := uid("ev"), uid("ev")
+		for _, id := range []string{ev, other} {
+			ok, err := f.s.MarkEventSeen(f.ctx, f.org, "alpha", id, f.base)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org, "alpha", ev))
+		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org, "alpha", ev), "forgetting twice")
+		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org2, "alpha", other), "another organization's: nothing")
+		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org, "beta", other), "another vendor's: nothing")
+		ok, err := f.s.MarkEventSeen(f.ctx, f.org, "alpha", ev, f.base)
+		require.NoError(t, err)
+		assert.True(t, ok, "a forgotten event is new again")
+		ok, err = f.s.MarkEventSeen(f.ctx, f.org, "alpha", other, f.base)
+		require.NoError(t, err)
+		assert.False(t, ok, "only the forgotten event")
+	})
+
 	t.Run("MarkEventSeenConcurrent", func(t *testing.T) {
 		f := setup(t, newStore)
 		ev := uid("ev")
