@@ -186,6 +186,32 @@ type Device struct {
 	CreatedAt time.Time
 }
 
+// WithDevice returns a new list of devices: d first, then devs without any
+// other device of d's Token. It is the list a Store's PutDevice keeps
+// (deduplicated, newest first).
+func WithDevice(devs []Device, d Device) []Device {
+	out := make([]Device, 1, len(devs)+1)
+	out[0] = d
+	for _, x := range devs {
+		if x.Token != d.Token {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// WithoutDevice returns a new list of devices without the device of token,
+// and whether devs had one.
+func WithoutDevice(devs []Device, token string) ([]Device, bool) {
+	out := make([]Device, 0, len(devs))
+	for _, x := range devs {
+		if x.Token != token {
+			out = append(out, x)
+		}
+	}
+	return out, len(out) < len(devs)
+}
+
 // Lookup status codes, Spoke's meaning: zero or more is textable.
 const (
 	LookupTextable    = 1

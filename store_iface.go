@@ -221,7 +221,10 @@ type ContactStore interface {
 	// on error the old set is intact.
 	ReplaceCampaignContacts(ctx context.Context, orgID, campaignID string, contacts []*Contact) error
 	// PutDevice adds d to the contact's devices, first; a device with the
-	// same Token is replaced (deduplicated, newest first).
+	// same Token is replaced (deduplicated, newest first). A token is one
+	// device and belongs to one contact per organization: any other
+	// contact of the organization that had it loses it (a device that
+	// changed hands), and its UpdatedAt becomes now.
 	PutDevice(ctx context.Context, orgID, contactID string, d Device) error
 	// RemoveDevice removes the device with token from the contact.
 	RemoveDevice(ctx context.Context, orgID, contactID, token string) error

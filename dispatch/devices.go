@@ -14,7 +14,9 @@ import (
 // token, or a web push subscription (the browser's JSON in
 // Device.Subscription; Token may be left empty and is then its endpoint).
 // A device with the same token replaces the older one and goes first
-// (newest first). The contact must exist.
+// (newest first). A token belongs to one contact per organization: when
+// another contact had it (a phone that changed hands), that contact loses
+// it. The contact must exist.
 func (d *Dispatcher) RegisterDevice(ctx context.Context, orgID, contactID string, dev herald.Device) error {
 	if !dev.Channel.IsPush() {
 		return fmt.Errorf("%w: device channel %q is not a push channel", herald.ErrInvalidInput, dev.Channel)
@@ -69,7 +71,9 @@ func subscriptionEndpoint(raw string) (string, error) {
 
 // RemoveDevice removes a contact's device by token. The dispatcher also
 // removes a device by itself when its vendor answers that it is gone
-// (herald.ClassGone), never on a transient error.
+// (herald.ClassGone), never on a transient error: from the message's
+// contact, else from whichever contact has the token (a message sent to a
+// token without ContactID).
 func (d *Dispatcher) RemoveDevice(ctx context.Context, orgID, contactID, token string) error {
 	return d.store.RemoveDevice(ctx, orgID, contactID, token)
 }

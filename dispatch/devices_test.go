@@ -21,7 +21,7 @@ type tokenVendor struct{ fake *fake.Vendor }
 func (v tokenVendor) Metadata() herald.VendorMetadata { return v.fake.Metadata() }
 
 func (v tokenVendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.SendResult, error) {
-	tok := ""
+	tok := req.Message.To
 	if req.Device != nil {
 		tok = req.Device.Token
 	}
@@ -92,6 +92,47 @@ func TestDevicesRegisterSendAndGone(t *testing.T) {
 	assert.ErrorIs(t, err, herald.ErrInvalidInput)
 	_, err = f.d.SendToContact(bg, &herald.Message{OrgID: "org1", ContactID: "nobody", Channel: herald.ChannelSMS, Body: "x"})
 	assert.ErrorIs(t, err, herald.ErrNotFound)
+}
+
+func TestGoneDeviceRemovedWhoeverHasIt(t *testing.T) {
+	f := newFixture(t, func(cfg *dispatch.Config) {
+		cfg.Vendors = []herald.Vendor{tokenVendor{fake.New(fake.Options{})}}
+		cfg.Retry.MaxAttempts = 1
+	})
+	for _, id := range []string{"c1", "c2"} {
+		_, err := f.store.PutContact(bg, &herald.Contact{ID: id, OrgID: "org1"})
+		require.NoError(t, err)
+	}
+	tokens := func(id string) (out []string) {
+		c, err := f.store.GetContact(bg, "org1", id)
+		require.NoError(t, err)
+		for _, dev := range c.Devices {
+			out = append(out, dev.Token)
+		}
+		return out
+	}
+	reg := func(id, tok string) {
+		require.NoError(t, f.d.RegisterDevice(bg, "org1", id, herald.Device{Channel: herald.ChannelFCM, Token: tok}))
+	}
+	reg("c1", "gone-1")
+	reg("c1", "tok-1")
+
+	// Sent to the token without a contact: the contact that has it loses it.
+	_, err := f.d.Send(bg, &herald.Message{OrgID: "org1", Channel: herald.ChannelFCM, To: "gone-1", Body: "hi"})
+	require.ErrorIs(t, err, herald.ClassGone)
+	assert.Equal(t, []string{"tok-1"}, tokens("c1"))
+
+	// A device that changed hands: registered to c2, it leaves c1; a gone
+	// answer to a message addressed to c1 removes it from c2.
+	reg("c1", "gone-2")
+	msg := &herald.Message{OrgID: "org1", ContactID: "c1", Channel: herald.ChannelFCM, To: "gone-2", Body: "hi"}
+	reg("c2", "gone-2")
+	assert.Equal(t, []string{"tok-1"}, tokens("c1"), "the device moved to c2")
+	assert.Equal(t, []string{"gone-2"}, tokens("c2"))
+	_, err = f.d.Send(bg, msg)
+	require.ErrorIs(t, err, herald.ClassGone)
+	assert.Empty(t, tokens("c2"))
+	assert.Equal(t, []string{"tok-1"}, tokens("c1"), "c1's other device stays")
 }
 
 func TestRegisterDeviceChecksInput(t *testing.T) {

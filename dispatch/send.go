@@ -703,11 +703,7 @@ func (d *Dispatcher) recordFailure(ctx context.Context, res *Result, contact *he
 			d.logger.Warn("recording vendor opt-out", "message", msg.ID, "err", err)
 		}
 	case herald.ClassGone:
-		if contact != nil {
-			if err := d.store.RemoveDevice(ctx, msg.OrgID, contact.ID, msg.To); err != nil && !errors.Is(err, herald.ErrNotFound) {
-				d.logger.Warn("removing gone device", "message", msg.ID, "err", err)
-			}
-		}
+		d.removeGoneDevice(ctx, msg, contact)
 	case herald.ClassMaybeDelivered:
 		status = herald.StatusUnknown
 	}
@@ -834,4 +830,27 @@ func attemptReason(n int) string {
 		return attemptReasons[n-1]
 	}
 	return "attempt " + strconv.Itoa(n)
+}
+
+// removeGoneDevice removes the push device a vendor answered gone for
+// (msg.To, its token): from the message's contact, else (a message sent
+// without one, or a device that changed hands since) from the contact of
+// the organization that has the token now.
+func (d *Dispatcher) removeGoneDevice(ctx context.Context, msg *herald.Message, contact *herald.Contact) {
+	if !msg.Channel.IsPush() {
+		return
+	}
+	err := herald.ErrNotFound
+	if contact != nil {
+		err = d.store.RemoveDevice(ctx, msg.OrgID, contact.ID, msg.To)
+	}
+	if errors.Is(err, herald.ErrNotFound) {
+		var holder *herald.Contact
+		if holder, err = d.store.FindContactByAddress(ctx, msg.OrgID, msg.To); err == nil {
+			err = d.store.RemoveDevice(ctx, msg.OrgID, holder.ID, msg.To)
+		}
+	}
+	if err != nil && !errors.Is(err, herald.ErrNotFound) {
+		d.logger.Warn("removing gone device", "message", msg.ID, "err", err)
+	}
 }

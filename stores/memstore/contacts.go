@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/heraldmsg/herald"
 )
@@ -300,8 +301,9 @@ func (s *Store) ReplaceCampaignContacts(ctx context.Context, orgID, campaignID s
 }
 
 // PutDevice puts d first in the contact's devices, replacing any device
-// with the same Token. A zero d.CreatedAt is set to now; the contact's
-// UpdatedAt becomes now.
+// with the same Token, and takes the token from any other contact of the
+// organization. A zero d.CreatedAt is set to now; the UpdatedAt of every
+// contact changed becomes now.
 func (s *Store) PutDevice(ctx context.Context, orgID, contactID string, d herald.Device) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -319,21 +321,33 @@ func (s *Store) PutDevice(ctx context.Context, orgID, contactID string, d herald
 	if rec == nil {
 		return notFound("contact", contactID)
 	}
-	nc := rec.c.Clone()
-	devs := make([]herald.Device, 1, len(nc.Devices)+1)
-	devs[0] = d
-	for _, x := range nc.Devices {
-		if x.Token != d.Token {
-			devs = append(devs, x)
+	// Another contact that had the device loses it. (setDevices changes
+	// the index the IDs come from, so they are collected first.)
+	var others []*contactRec
+	for id := range s.contactAddr[orgKey{orgID, d.Token}] {
+		if o := s.lookupContact(orgID, id); o != nil && o != rec {
+			others = append(others, o)
 		}
 	}
+	for _, o := range others {
+		if devs, had := herald.WithoutDevice(o.c.Devices, d.Token); had {
+			s.setDevices(o, devs, now)
+		}
+	}
+	s.setDevices(rec, herald.WithDevice(rec.c.Devices, d), now)
+	return nil
+}
+
+// setDevices replaces the devices of rec's contact (a new copy of it, so
+// copies handed out never change) and reindexes it.
+func (s *Store) setDevices(rec *contactRec, devs []herald.Device, now time.Time) {
+	nc := rec.c.Clone()
 	nc.Devices = devs
 	nc.UpdatedAt = now
 	s.unindexContact(rec)
 	rec.c = nc
 	rec.seq = s.nextSeq()
 	s.indexContact(rec)
-	return nil
 }
 
 // RemoveDevice removes the device with token from the contact;
@@ -350,16 +364,10 @@ func (s *Store) RemoveDevice(ctx context.Context, orgID, contactID, token string
 	if rec == nil {
 		return notFound("contact", contactID)
 	}
-	i := slices.IndexFunc(rec.c.Devices, func(d herald.Device) bool { return d.Token == token })
-	if i < 0 || token == "" {
+	devs, had := herald.WithoutDevice(rec.c.Devices, token)
+	if token == "" || !had {
 		return notFound("device of contact", contactID)
 	}
-	nc := rec.c.Clone()
-	nc.Devices = slices.DeleteFunc(nc.Devices, func(d herald.Device) bool { return d.Token == token })
-	nc.UpdatedAt = now
-	s.unindexContact(rec)
-	rec.c = nc
-	rec.seq = s.nextSeq()
-	s.indexContact(rec)
+	s.setDevices(rec, devs, now)
 	return nil
 }

@@ -480,8 +480,9 @@ RETURNING id, created_at`), orgID, campaignID)
 }
 
 // PutDevice puts d first in the contact's devices, replacing any device
-// with the same Token. A zero d.CreatedAt is set to now; the contact's
-// UpdatedAt becomes now.
+// with the same Token, and takes the token from any other contact of the
+// organization. A zero d.CreatedAt is set to now; the UpdatedAt of every
+// contact changed becomes now. The contacts are locked in ID order.
 func (s *Store) PutDevice(ctx context.Context, orgID, contactID string, d herald.Device) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -493,15 +494,39 @@ func (s *Store) PutDevice(ctx context.Context, orgID, contactID string, d herald
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = now
 	}
-	return s.changeDevices(ctx, orgID, contactID, now, func(ds []herald.Device) ([]herald.Device, error) {
-		out := make([]herald.Device, 1, len(ds)+1)
-		out[0] = d
-		for _, x := range ds {
-			if x.Token != d.Token {
-				out = append(out, x)
-			}
+	return s.write(ctx, func(q querier) error {
+		ids, err := s.addressHolders(ctx, q, orgID, d.Token)
+		if err != nil {
+			return err
 		}
-		return out, nil
+		if !slices.Contains(ids, contactID) {
+			ids = append(ids, contactID)
+		}
+		slices.Sort(ids)
+		var changed []*herald.Contact
+		for _, id := range ids {
+			c, err := s.getContact(ctx, q, orgID, id, true)
+			if err != nil {
+				return err
+			}
+			switch {
+			case id == contactID:
+				if c == nil {
+					return notFound("contact", contactID)
+				}
+				c.Devices = herald.WithDevice(c.Devices, d)
+			case c == nil:
+				continue
+			default:
+				// Another contact that had the device loses it.
+				var had bool
+				if c.Devices, had = herald.WithoutDevice(c.Devices, d.Token); !had {
+					continue
+				}
+			}
+			changed = append(changed, c)
+		}
+		return s.storeDevices(ctx, q, orgID, changed, now)
 	})
 }
 
@@ -512,18 +537,6 @@ func (s *Store) RemoveDevice(ctx context.Context, orgID, contactID, token string
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	return s.changeDevices(ctx, orgID, contactID, s.now(), func(ds []herald.Device) ([]herald.Device, error) {
-		i := slices.IndexFunc(ds, func(d herald.Device) bool { return d.Token == token })
-		if i < 0 || token == "" {
-			return nil, notFound("device of contact", contactID)
-		}
-		return slices.Delete(ds, i, i+1), nil
-	})
-}
-
-// changeDevices rewrites a contact's devices with change, in a transaction
-// that holds the contact's row.
-func (s *Store) changeDevices(ctx context.Context, orgID, contactID string, now time.Time, change func([]herald.Device) ([]herald.Device, error)) error {
 	return s.write(ctx, func(q querier) error {
 		c, err := s.getContact(ctx, q, orgID, contactID, true)
 		if err != nil {
@@ -532,13 +545,44 @@ func (s *Store) changeDevices(ctx context.Context, orgID, contactID string, now 
 		if c == nil {
 			return notFound("contact", contactID)
 		}
-		if c.Devices, err = change(c.Devices); err != nil {
-			return err
+		var had bool
+		if c.Devices, had = herald.WithoutDevice(c.Devices, token); !had || token == "" {
+			return notFound("device of contact", contactID)
 		}
+		return s.storeDevices(ctx, q, orgID, []*herald.Contact{c}, s.now())
+	})
+}
+
+// addressHolders returns the IDs of the organization's contacts with
+// address (a phone, an email or a device token).
+func (s *Store) addressHolders(ctx context.Context, q querier, orgID, address string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT contact_id FROM herald_contact_addresses WHERE org_id = ? AND address = ?`), orgID, address)
+	if err != nil {
+		return nil, s.dbErr(ctx, "finding contacts by address", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.dbErr(ctx, "finding contacts by address", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.dbErr(ctx, "finding contacts by address", err)
+	}
+	return ids, nil
+}
+
+// storeDevices writes the devices of cs, their UpdatedAt (now) and their
+// addresses.
+func (s *Store) storeDevices(ctx context.Context, q querier, orgID string, cs []*herald.Contact, now time.Time) error {
+	for _, c := range cs {
 		if _, err := q.ExecContext(ctx, s.q(`UPDATE herald_contacts SET devices = ?, updated_at = ? WHERE org_id = ? AND id = ?`),
-			devicesJSON(c.Devices), ts(now), orgID, contactID); err != nil {
+			devicesJSON(c.Devices), ts(now), orgID, c.ID); err != nil {
 			return s.dbErr(ctx, "storing devices", err)
 		}
-		return s.writeAddresses(ctx, q, orgID, []*herald.Contact{c})
-	})
+	}
+	return s.writeAddresses(ctx, q, orgID, cs)
 }

@@ -326,6 +326,40 @@ func testDevices(t *testing.T, newStore newStoreFunc) {
 		assert.Equal(t, c.Phone, got.Phone, "other fields kept")
 	})
 
+	t.Run("PutDeviceChangesHands", func(t *testing.T) {
+		f := setup(t, newStore)
+		noDevices := func(c *herald.Contact) { c.Devices = nil }
+		c1 := f.putContact(f.newContact(noDevices))
+		c2 := f.putContact(f.newContact(noDevices))
+		other := f.putContact(f.newContact(noDevices, func(c *herald.Contact) { c.OrgID = f.org2 }))
+		tok, kept := uid("tok"), uid("tok")
+		put := func(org, contactID, tok string) {
+			t.Helper()
+			require.NoError(t, f.s.PutDevice(f.ctx, org, contactID, herald.Device{Channel: herald.ChannelFCM, Token: tok}))
+		}
+		put(f.org, c1.ID, kept)
+		put(f.org, c1.ID, tok)
+		put(f.org2, other.ID, tok)
+		before := f.getContact(f.org, c1.ID).UpdatedAt
+
+		put(f.org, c2.ID, tok) // the device now belongs to c2
+		got1 := f.getContact(f.org, c1.ID)
+		assert.Equal(t, []string{kept}, tokens(got1), "c1 lost the token, kept its other device")
+		assert.False(t, got1.UpdatedAt.Before(before), "c1's UpdatedAt moved")
+		assert.Equal(t, []string{tok}, tokens(f.getContact(f.org, c2.ID)))
+		assert.Equal(t, []string{tok}, tokens(f.getContact(f.org2, other.ID)), "another organization's contact keeps it")
+		found, err := f.s.FindContactByAddress(f.ctx, f.org, tok)
+		require.NoError(t, err)
+		assert.Equal(t, c2.ID, found.ID, "the token finds its new contact only")
+		found, err = f.s.FindContactByAddress(f.ctx, f.org, kept)
+		require.NoError(t, err)
+		assert.Equal(t, c1.ID, found.ID)
+
+		put(f.org, c1.ID, tok) // and back
+		assert.Equal(t, []string{tok, kept}, tokens(f.getContact(f.org, c1.ID)))
+		assert.Empty(t, tokens(f.getContact(f.org, c2.ID)))
+	})
+
 	t.Run("PutDeviceContactNotFound", func(t *testing.T) {
 		f := setup(t, newStore)
 		c := f.putContact(f.newContact())
