@@ -15,8 +15,10 @@ import (
 // matched to its message by (OrgID, Vendor, VendorMessageID), applied
 // forward only, then handed to the delivery-report hooks of the
 // organization's enabled managers. A report for a message whose send has
-// not recorded its vendor message ID yet is parked and applied when it has.
-// A report that would move the message backwards is recorded as an event
+// not recorded its vendor message ID yet is parked and applied when it has;
+// if it opts its address out (To, for a vendor of one channel scope), the
+// opt-out is recorded at once, since the message may never match. A
+// report that would move the message backwards is recorded as an event
 // and changes nothing.
 //
 // The error is nil for duplicates, parked and stale reports; hook failures
@@ -53,17 +55,21 @@ func (d *Dispatcher) HandleReport(ctx context.Context, r *herald.DeliveryReport)
 		if err := d.store.SavePendingReport(ctx, r); err != nil {
 			return fmt.Errorf("dispatch: parking report: %w", err)
 		}
+		hookErr := d.optOutUnmatched(ctx, r)
+		if !onlyHookErrors(hookErr) {
+			return hookErr
+		}
 		// The send may have recorded its ID meanwhile: look once more so
 		// the report is not parked forever.
 		msg, err = d.store.FindMessageByVendorID(ctx, r.OrgID, r.Vendor, r.VendorMessageID)
 		if err != nil {
-			return nil
+			return hookErr
 		}
 		pending, err := d.store.TakePendingReports(ctx, r.OrgID, r.Vendor, r.VendorMessageID)
 		if err != nil {
 			return fmt.Errorf("dispatch: taking parked reports: %w", err)
 		}
-		var errs []error
+		errs := []error{hookErr}
 		for _, p := range pending {
 			errs = append(errs, d.applyReport(ctx, p, msg))
 		}
@@ -73,6 +79,50 @@ func (d *Dispatcher) HandleReport(ctx context.Context, r *herald.DeliveryReport)
 		return fmt.Errorf("dispatch: finding message for report: %w", err)
 	}
 	return d.applyReport(ctx, r, msg)
+}
+
+// optOutUnmatched records the opt-out a report carries (an unsubscribe, a
+// spam report) whose message is not found, without waiting for a message
+// that may never match (mail herald did not send, a send whose vendor ID
+// was lost): the address the vendor names (r.To) is opted out in the
+// scope of the vendor's channels, when they share one. The parked report,
+// if its message shows up, changes nothing more: a repeated opt-out keeps
+// the first record. Hook failures are returned as *HookError values.
+func (d *Dispatcher) optOutUnmatched(ctx context.Context, r *herald.DeliveryReport) error {
+	if !r.OptedOut || r.To == "" {
+		return nil
+	}
+	var scope herald.Channel
+	for _, ch := range d.vendors[r.Vendor].Metadata().Channels {
+		switch s := herald.OptOutScope(ch); {
+		case scope == "":
+			scope = s
+		case s != scope:
+			return nil // which channel the address is on is unknown
+		}
+	}
+	if scope == "" {
+		return nil
+	}
+	org, err := d.organization(ctx, r.OrgID)
+	if err != nil {
+		return err
+	}
+	addr, err := contacts.NormalizeAddress(scope, r.To, d.region(org))
+	if err != nil {
+		d.logger.Warn("opt-out report for an unknown message names a bad address", "vendor", r.Vendor, "err", err)
+		return nil
+	}
+	reason := r.ErrorCode
+	if reason == "" {
+		reason = "vendor report"
+	}
+	o := &herald.OptOut{OrgID: r.OrgID, Address: addr, Channel: scope, Reason: reason, Source: "vendor", At: r.At}
+	var contact *herald.Contact
+	if c, err := d.store.FindContactByAddress(ctx, r.OrgID, addr); err == nil {
+		contact, o.ContactID, o.CampaignID = c, c.ID, c.CampaignID
+	}
+	return d.recordOptOut(ctx, o, contact)
 }
 
 // forgetUnrecorded forgets the mark of a webhook event whose handling

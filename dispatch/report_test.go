@@ -398,3 +398,49 @@ func TestEventNotRecordedIsHandledWhenRetried(t *testing.T) {
 	require.NoError(t, d.HandleInbound(bg, in), "now a duplicate")
 	assert.Equal(t, int64(2), inbound.Load(), "OnInbound ran for the first delivery and its retry only")
 }
+
+func TestOptOutReportForAnUnknownMessage(t *testing.T) {
+	store := memstore.New()
+	vendor := func(name string, chans ...herald.Channel) herald.Vendor {
+		return fake.New(fake.Options{Name: name, Channels: chans, Quiet: true})
+	}
+	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{
+		vendor("mail", herald.ChannelEmail),
+		vendor("text", herald.ChannelSMS, herald.ChannelMMS),
+		vendor("multi"), // every channel
+	}})
+	require.NoError(t, err)
+	_, err = store.PutContact(bg, &herald.Contact{ID: "c1", OrgID: "org1", CampaignID: "camp", Email: "ada@example.com"})
+	require.NoError(t, err)
+	report := func(vendor, event, to string) {
+		t.Helper()
+		require.NoError(t, d.HandleReport(bg, &herald.DeliveryReport{OrgID: "org1", Vendor: vendor, EventID: event,
+			VendorMessageID: "never-sent-" + event, Status: herald.StatusDelivered, OptedOut: true, ErrorCode: "unsubscribe", To: to}))
+	}
+
+	// An unsubscribe for mail herald has no record of: the address the
+	// vendor names is opted out at once, on the vendor's channel.
+	report("mail", "u1", " ada@Example.COM") // normalized as herald does
+	o, err := store.FindOptOut(bg, "org1", herald.ChannelEmail, "ada@example.com")
+	require.NoError(t, err)
+	assert.Equal(t, "unsubscribe", o.Reason)
+	assert.Equal(t, "vendor", o.Source)
+	assert.Equal(t, "c1", o.ContactID, "the contact with the address")
+	assert.Equal(t, "camp", o.CampaignID)
+
+	// A text vendor's channels share one scope (mms is sms's).
+	report("text", "s1", "+1 415 555 2671")
+	_, err = store.FindOptOut(bg, "org1", herald.ChannelSMS, "+14155552671")
+	require.NoError(t, err)
+
+	// A vendor of several channels does not say which the address is on:
+	// nothing is guessed, the report waits parked for its message.
+	report("multi", "m1", "bob@example.com")
+	_, err = store.FindOptOut(bg, "org1", herald.ChannelEmail, "bob@example.com")
+	assert.ErrorIs(t, err, herald.ErrNotFound)
+	// Nor is a report without an address.
+	report("mail", "u2", "")
+	all, err := store.ListOptOuts(bg, "org1")
+	require.NoError(t, err)
+	assert.Len(t, all, 2)
+}

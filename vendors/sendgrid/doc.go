@@ -62,5 +62,8 @@
 //	unsubscribe, group_unsubscribe delivered, OptedOut
 //	spamreport                     delivered, OptedOut
 //
-// Other events (group_resubscribe, new kinds) are skipped.
+// Other events (group_resubscribe, new kinds) are skipped. Every report
+// carries the event's email as To, so an opt-out event for mail herald has
+// no record of still opts that address out of email (see
+// dispatch.Dispatcher.HandleReport).
 package sendgrid

@@ -128,3 +128,41 @@ func TestEndToEndBounce(t *testing.T) {
 	assert.Equal(t, herald.StatusFailed, m.Status)
 	assert.Equal(t, "5.1.1", m.ErrorCode)
 }
+
+// TestEndToEndOptOutEvents: a spam report and a group unsubscribe through
+// Webhooks() opt their address out of email, as does an unsubscribe for
+// mail herald has no record of (sent from elsewhere with the same account).
+func TestEndToEndOptOutEvents(t *testing.T) {
+	api := newFakeAPI(t)
+	store := memstore.New()
+	v, err := sendgrid.New(api.options())
+	require.NoError(t, err)
+	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{v}})
+	require.NoError(t, err)
+	hooks := httptest.NewServer(d.Webhooks())
+	t.Cleanup(hooks.Close)
+	url := hooks.URL + "/acme/sendgrid/events"
+	_, err = store.PutOrganization(bg, &herald.Organization{ID: "acme"})
+	require.NoError(t, err)
+
+	send := func(to string) string {
+		res, err := d.Send(bg, &herald.Message{OrgID: "acme", Channel: herald.ChannelEmail, To: to, Subject: "Hi", Body: "Hi"})
+		require.NoError(t, err)
+		return res.Message.VendorMessageID
+	}
+	spam, group := send("spam@example.com"), send("group@example.com")
+	require.Equal(t, http.StatusOK, api.post(t, url,
+		ev("spamreport", spam, "spam@example.com"),
+		ev("group_unsubscribe", group, "group@example.com", "asm_group_id", "42"),
+		ev("unsubscribe", "elsewhere", "elsewhere@example.com")))
+	for addr, reason := range map[string]string{
+		"spam@example.com": "spamreport", "group@example.com": "group_unsubscribe", "elsewhere@example.com": "unsubscribe",
+	} {
+		o, err := store.FindOptOut(bg, "acme", herald.ChannelEmail, addr)
+		require.NoError(t, err, addr)
+		assert.Equal(t, reason, o.Reason, addr)
+		_, err = d.Send(bg, &herald.Message{OrgID: "acme", Channel: herald.ChannelEmail, To: addr, Subject: "Again", Body: "Hi"})
+		assert.ErrorIs(t, err, herald.ErrBlocked, addr)
+	}
+	assert.Len(t, api.sent(), 2, "nothing more reached SendGrid")
+}
