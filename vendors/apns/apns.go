@@ -110,8 +110,9 @@ type Vendor struct {
 	clients map[[32]byte]*client
 }
 
-// New returns a vendor configured by opts. It fails on a malformed Host;
-// credentials are checked when first used.
+// New returns a vendor configured by opts. It fails on a malformed Host or
+// an unknown Credentials.Environment; keys and certificates are checked
+// when first used.
 func New(opts Options) (*Vendor, error) {
 	v := &Vendor{
 		name: opts.Name, def: opts.Credentials, host: strings.TrimRight(opts.Host, "/"),
@@ -129,6 +130,10 @@ func New(opts Options) (*Vendor, error) {
 		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			return nil, fmt.Errorf("apns: host %q must be an https URL without a path: %w", opts.Host, herald.ErrConfig)
 		}
+	}
+	if !opts.Credentials.knownEnvironment() {
+		return nil, fmt.Errorf("apns: environment %q must be %q or %q: %w", opts.Credentials.Environment,
+			EnvironmentProduction, EnvironmentSandbox, herald.ErrConfig)
 	}
 	if v.timeout <= 0 {
 		v.timeout = 30 * time.Second
@@ -225,6 +230,10 @@ func (v *Vendor) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 	if !creds.usable() {
 		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassAuth, Code: CodeNotConfigured,
 			Message: "no APNs credentials (auth_key with key_id and team_id, or certificate)", Err: herald.ErrConfig}
+	}
+	if !creds.knownEnvironment() {
+		return nil, &herald.VendorError{Vendor: v.name, Class: herald.ClassAuth, Code: CodeNotConfigured,
+			Message: fmt.Sprintf("environment must be %q or %q", EnvironmentProduction, EnvironmentSandbox), Err: herald.ErrConfig}
 	}
 	cl, err := v.client(creds)
 	if err != nil {

@@ -70,6 +70,16 @@ func credsFrom(m map[string]string) Credentials {
 	return c
 }
 
+// knownEnvironment reports whether c's Environment is production, sandbox
+// or empty (production).
+func (c Credentials) knownEnvironment() bool {
+	switch c.Environment {
+	case "", EnvironmentProduction, EnvironmentSandbox:
+		return true
+	}
+	return false
+}
+
 // tokenAuth reports whether c authenticates with a signing key.
 func (c Credentials) tokenAuth() bool { return len(c.AuthKey) > 0 }
 
@@ -133,7 +143,7 @@ func (c Credentials) check() error {
 	if c.tokenAuth() && (c.KeyID == "" || c.TeamID == "" || c.Topic == "") {
 		return fmt.Errorf("apns: token authentication needs key_id, team_id and topic: %w", herald.ErrInvalidInput)
 	}
-	if c.Environment != "" && c.Environment != EnvironmentProduction && c.Environment != EnvironmentSandbox {
+	if !c.knownEnvironment() {
 		return fmt.Errorf("apns: environment must be %q or %q: %w", EnvironmentProduction, EnvironmentSandbox, herald.ErrInvalidInput)
 	}
 	if _, err := c.newClient(); err != nil {

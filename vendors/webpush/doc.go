@@ -16,9 +16,10 @@
 //     than [MaxPayload] bytes is refused before any request with a
 //     permanent error whose code is [CodePayloadTooLarge];
 //   - TTL is the message's TTL rounded up to whole seconds, or
-//     Options.DefaultTTL when the message has none: never 0 by accident (a
-//     TTL of 0 lets the push service drop the message when the device is
-//     offline);
+//     Options.DefaultTTL when the message has none, shortened to the time
+//     left until Message.SendBefore (a message past it is refused, not
+//     sent): never 0 by accident (a TTL of 0 lets the push service drop
+//     the message when the device is offline);
 //   - the Urgency header is the message's urgency (normal when empty);
 //   - the Topic header, which makes the push service replace an undelivered
 //     message with the same topic, comes from Message.Meta[MetaTopic] or

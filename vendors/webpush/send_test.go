@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/heraldmsg/herald"
+	"github.com/heraldmsg/herald/internal/testkit"
 	"github.com/heraldmsg/herald/vendors/webpush"
 )
 
@@ -109,6 +110,38 @@ func TestSendHeaders(t *testing.T) {
 			assert.Empty(t, last.Header.Get("Topic"))
 		})
 	}
+}
+
+func TestSendBeforeShortensTheTTL(t *testing.T) {
+	keys := testKeys(t)
+	p := newPushService(t, keys)
+	clock := testkit.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	c, err := webpush.New(webpush.Options{VAPIDKeys: keys, Subscriber: "ops@example.com",
+		HTTPClient: p.srv.Client(), Clock: clock})
+	require.NoError(t, err)
+	f := &fixture{keys: keys, push: p, client: c}
+	send := func(ttl time.Duration, before time.Time) error {
+		req := f.request(t, "sb")
+		req.Message.TTL, req.Message.SendBefore = ttl, before
+		_, err := c.Send(bg, req)
+		return err
+	}
+	lastTTL := func() string {
+		got := p.received()
+		return got[len(got)-1].Header.Get("TTL")
+	}
+	require.NoError(t, send(0, clock.Now().Add(90*time.Second)))
+	assert.Equal(t, "90", lastTTL(), "the default TTL, cut to what is left before SendBefore")
+	require.NoError(t, send(time.Minute, clock.Now().Add(time.Hour)))
+	assert.Equal(t, "60", lastTTL(), "a shorter TTL is kept")
+	require.NoError(t, send(0, clock.Now().Add(300*time.Millisecond)))
+	assert.Equal(t, "1", lastTTL(), "never 0")
+
+	n := len(p.received())
+	err = send(time.Hour, clock.Now().Add(-time.Second))
+	require.Error(t, err)
+	assert.Equal(t, herald.ClassPermanent, herald.ClassOf(err))
+	assert.Len(t, p.received(), n, "an expired message is not sent")
 }
 
 func TestDefaultTTLOption(t *testing.T) {

@@ -58,6 +58,8 @@ type Options struct {
 	// AllowHTTP lets endpoints use plain http; real push services are
 	// https only, so leave it false outside tests.
 	AllowHTTP bool
+	// Clock tells the time (Message.SendBefore); default the system clock.
+	Clock herald.Clock
 }
 
 // Client sends web push notifications. It is safe for concurrent use.
@@ -67,6 +69,7 @@ type Client struct {
 	http       *http.Client
 	ttl        time.Duration
 	allowHTTP  bool
+	clock      herald.Clock
 	seq        atomic.Uint64
 }
 
@@ -92,7 +95,10 @@ func New(o Options) (*Client, error) {
 	if o.DefaultTTL < 0 {
 		return nil, fmt.Errorf("%w: webpush: Options.DefaultTTL is negative", herald.ErrConfig)
 	}
-	c := &Client{keys: keys, subscriber: sub, http: o.HTTPClient, ttl: o.DefaultTTL, allowHTTP: o.AllowHTTP}
+	c := &Client{keys: keys, subscriber: sub, http: o.HTTPClient, ttl: o.DefaultTTL, allowHTTP: o.AllowHTTP, clock: o.Clock}
+	if c.clock == nil {
+		c.clock = herald.SystemClock{}
+	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -195,12 +201,23 @@ func (c *Client) Send(ctx context.Context, req *herald.SendRequest) (*herald.Sen
 		return nil, c.fail(herald.ClassPermanent, CodeInvalidRequest,
 			"topic must be at most 32 characters of A-Z a-z 0-9 - _", 0, nil)
 	}
+	ttl := m.TTL
+	if ttl <= 0 {
+		ttl = c.ttl
+	}
+	if !m.SendBefore.IsZero() {
+		left := m.SendBefore.Sub(c.clock.Now())
+		if left <= 0 {
+			return nil, c.fail(herald.ClassPermanent, CodeInvalidRequest, "the message expired before it was sent", 0, nil)
+		}
+		ttl = min(ttl, left)
+	}
 	opts := &wp.Options{
 		HTTPClient:      c.http,
 		Subscriber:      c.subscriber,
 		VAPIDPublicKey:  c.keys.Public,
 		VAPIDPrivateKey: c.keys.Private,
-		TTL:             ttlSeconds(m.TTL, c.ttl),
+		TTL:             ttlSeconds(ttl),
 		Urgency:         wp.Urgency(m.Urgency.OrDefault()),
 		Topic:           topic,
 	}
@@ -256,11 +273,8 @@ func (c *Client) messageID(resp *http.Response, endpoint, id string) string {
 	return fmt.Sprintf("wp-%s-%d", hex.EncodeToString(h[:8]), c.seq.Add(1))
 }
 
-// ttlSeconds rounds a TTL up to whole seconds; zero means def.
-func ttlSeconds(ttl, def time.Duration) int {
-	if ttl <= 0 {
-		ttl = def
-	}
+// ttlSeconds rounds a positive TTL up to whole seconds (at least 1).
+func ttlSeconds(ttl time.Duration) int {
 	s := math.Ceil(ttl.Seconds())
 	if s > math.MaxInt32 {
 		return math.MaxInt32
