@@ -1,6 +1,7 @@
 package sendgrid_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	sgmail "github.com/sendgrid/sendgrid-go/helpers/mail"
 
 	"github.com/heraldmsg/herald/vendors/sendgrid"
+	"github.com/heraldmsg/herald/vendors/vendortest"
 )
 
 // benchHTTP is the HTTP client both sides of the comparison use, with
@@ -21,30 +23,21 @@ func benchHTTP() *http.Client {
 // BenchmarkSend compares, in one run and against the same fake API, sends
 // per second through the herald vendor (Client.Send: building the mail,
 // custom args, error mapping) with a bare sendgrid-go request per send
-// (sg.GetRequest + mail.GetRequestBody + rest.Client), both with
-// b.RunParallel (GOMAXPROCS goroutines).
+// (sg.GetRequest + mail.GetRequestBody + rest.Client), at concurrency 1
+// and 8, through vendortest.CompareThroughput: short rounds that
+// alternate the two, so the machine's noise falls on both alike. It
+// reports each path's rate and CPU per send and herald/bare-sendgrid-go.
 func BenchmarkSend(b *testing.B) {
-	f := newFakeAPI(b)
-	b.Run("herald", func(b *testing.B) {
-		c := newClient(b, f, func(o *sendgrid.Options) { o.HTTPClient = benchHTTP() })
-		b.ReportAllocs()
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := c.Send(bg, emailRequest("ada@example.com")); err != nil {
-					b.Error(err)
-					return
-				}
+	for _, c := range []int{1, 8} {
+		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) {
+			f := newFakeAPI(b)
+			client := newClient(b, f, func(o *sendgrid.Options) { o.HTTPClient = benchHTTP() })
+			viaHerald := func(int) error {
+				_, err := client.Send(bg, emailRequest("ada@example.com"))
+				return err
 			}
-		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sends/s")
-	})
-	b.Run("bare-sendgrid-go", func(b *testing.B) {
-		rc := &rest.Client{HTTPClient: benchHTTP()}
-		b.ReportAllocs()
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
+			rc := &rest.Client{HTTPClient: benchHTTP()}
+			bare := func(int) error {
 				m := sgmail.NewSingleEmail(sgmail.NewEmail("Acme", "news@acme.example"), "Your receipt",
 					sgmail.NewEmail("", "ada@example.com"), "Thanks!", "<p>Thanks!</p>")
 				m.SetCustomArg(sendgrid.ArgMessageID, "msg-1")
@@ -52,12 +45,17 @@ func BenchmarkSend(b *testing.B) {
 				r.Method = rest.Post
 				r.Body = sgmail.GetRequestBody(m)
 				resp, err := rc.SendWithContext(bg, r)
-				if err != nil || resp.StatusCode != http.StatusAccepted {
-					b.Error(err, resp)
-					return
+				if err != nil {
+					return err
 				}
+				if resp.StatusCode != http.StatusAccepted {
+					return fmt.Errorf("bare sendgrid-go: status %d", resp.StatusCode)
+				}
+				return nil
 			}
+			vendortest.CompareThroughput(b, vendortest.CompareOptions{Concurrency: c},
+				vendortest.Path{Name: "bare-sendgrid-go", Send: bare},
+				vendortest.Path{Name: "herald", Send: viaHerald})
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sends/s")
-	})
+	}
 }
