@@ -15,7 +15,7 @@ import (
 // notification to the contact through the dispatcher, and sees the live
 // subscription get it (decrypted by the push service) and the expired one
 // (410) removed from the contact in the store; a transient 503 later
-// removes nothing.
+// removes nothing, even when it exhausts the retries.
 func TestEndToEnd(t *testing.T) {
 	f := newFixture(t)
 	store := memstore.New()
@@ -77,4 +77,15 @@ func TestEndToEnd(t *testing.T) {
 	c, err = store.GetContact(bg, "acme", "c1")
 	require.NoError(t, err)
 	assert.Len(t, c.Devices, 1, "a transient error never removes a device")
+
+	// Nor does a transient error that exhausts the retries: the message
+	// fails, the device stays.
+	last, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{f.client}, Retry: dispatch.RetryPolicy{MaxAttempts: 1}})
+	require.NoError(t, err)
+	res, err = last.Send(bg, &herald.Message{OrgID: "acme", ContactID: "c1", Channel: herald.ChannelWebPush, To: liveEndpoint, Body: "last try"})
+	assert.ErrorIs(t, err, herald.ClassTemporary)
+	assert.Equal(t, herald.StatusFailed, res.Message.Status, "no attempts left")
+	c, err = store.GetContact(bg, "acme", "c1")
+	require.NoError(t, err)
+	assert.Len(t, c.Devices, 1, "the device is kept")
 }
