@@ -195,7 +195,7 @@ func (v *Vendor) client(c Credentials) (*client, error) {
 	if cl := v.clients[key]; cl != nil {
 		return cl, nil
 	}
-	ac, err := c.newClient()
+	tok, cert, err := c.parse()
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +203,8 @@ func (v *Vendor) client(c Credentials) (*client, error) {
 	if v.tls != nil {
 		tlsCfg = v.tls.Clone()
 	}
-	if len(ac.Certificate.Certificate) > 0 {
-		tlsCfg.Certificates = []tls.Certificate{ac.Certificate}
+	if cert != nil {
+		tlsCfg.Certificates = []tls.Certificate{*cert}
 	}
 	// apns2's own transport dials without the request's context; this one
 	// dials with it, with apns2's health checks.
@@ -213,7 +213,7 @@ func (v *Vendor) client(c Credentials) (*client, error) {
 			Transport: &http2.Transport{TLSClientConfig: tlsCfg, ReadIdleTimeout: apns2.ReadIdleTimeout, PingTimeout: 15 * time.Second},
 			Timeout:   v.timeout,
 		},
-		token:  ac.Token,
+		token:  tok,
 		device: host + "/3/device/",
 	}
 	v.clients[key] = cl

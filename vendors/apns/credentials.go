@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/token"
 
 	"github.com/heraldmsg/herald"
@@ -118,21 +117,21 @@ func (c Credentials) digest(host string) [32]byte {
 	return out
 }
 
-// newClient parses c into an apns2 client (host and transport are set by
-// the caller).
-func (c Credentials) newClient() (*apns2.Client, error) {
+// parse reads c's signing key into an apns2 token (token authentication)
+// or its client certificate (certificate authentication).
+func (c Credentials) parse() (*token.Token, *tls.Certificate, error) {
 	if c.tokenAuth() {
 		key, err := token.AuthKeyFromBytes(c.AuthKey)
 		if err != nil {
-			return nil, fmt.Errorf("apns: auth_key is not a PEM PKCS#8 ECDSA key: %w", err)
+			return nil, nil, fmt.Errorf("apns: auth_key is not a PEM PKCS#8 ECDSA key: %w", err)
 		}
-		return apns2.NewTokenClient(&token.Token{AuthKey: key, KeyID: c.KeyID, TeamID: c.TeamID}), nil
+		return &token.Token{AuthKey: key, KeyID: c.KeyID, TeamID: c.TeamID}, nil, nil
 	}
 	cert, err := tls.X509KeyPair(c.Certificate, c.Certificate)
 	if err != nil {
-		return nil, fmt.Errorf("apns: certificate must be a PEM with the certificate and its private key: %w", err)
+		return nil, nil, fmt.Errorf("apns: certificate must be a PEM with the certificate and its private key: %w", err)
 	}
-	return apns2.NewClient(cert), nil
+	return nil, &cert, nil
 }
 
 // check parses c as a push would.
@@ -146,7 +145,7 @@ func (c Credentials) check() error {
 	if !c.knownEnvironment() {
 		return fmt.Errorf("apns: environment must be %q or %q: %w", EnvironmentProduction, EnvironmentSandbox, herald.ErrInvalidInput)
 	}
-	if _, err := c.newClient(); err != nil {
+	if _, _, err := c.parse(); err != nil {
 		return fmt.Errorf("%w: %w", herald.ErrInvalidInput, err)
 	}
 	return nil
