@@ -16,13 +16,17 @@ import (
 	"github.com/heraldmsg/herald/vendors/sendgrid"
 )
 
-// TestEndToEnd sends an email through the dispatcher to the fake SendGrid,
-// then has the fake post signed Event Webhook batches to the dispatcher's
-// Webhooks() over HTTP, and checks the store: delivered, opens and clicks
-// as engagement events, a redelivered batch ignored, forgeries refused with
-// 403, and an unsubscribe recorded as an email opt-out that blocks the
-// next send.
-func TestEndToEnd(t *testing.T) {
+// e2e is a dispatcher on memstore with the SendGrid vendor against a fake
+// API, its Webhooks() served over HTTP, and the organization "acme".
+type e2e struct {
+	api   *fakeAPI
+	store *memstore.Store
+	d     *dispatch.Dispatcher
+	url   string // acme's SendGrid event webhook
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
 	api := newFakeAPI(t)
 	store := memstore.New()
 	v, err := sendgrid.New(api.options())
@@ -31,10 +35,21 @@ func TestEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	hooks := httptest.NewServer(d.Webhooks())
 	t.Cleanup(hooks.Close)
-	url := hooks.URL + "/acme/sendgrid/events"
 	_, err = store.PutOrganization(bg, &herald.Organization{ID: "acme"})
 	require.NoError(t, err)
-	_, err = store.PutContact(bg, &herald.Contact{ID: "c1", OrgID: "acme", FirstName: "Ada", Email: "ada@example.com"})
+	return &e2e{api: api, store: store, d: d, url: hooks.URL + "/acme/sendgrid/events"}
+}
+
+// TestEndToEnd sends an email through the dispatcher to the fake SendGrid,
+// then has the fake post signed Event Webhook batches to the dispatcher's
+// Webhooks() over HTTP, and checks the store: delivered, opens and clicks
+// as engagement events, a redelivered batch ignored, forgeries refused with
+// 403, and an unsubscribe recorded as an email opt-out that blocks the
+// next send.
+func TestEndToEnd(t *testing.T) {
+	e := newE2E(t)
+	api, store, d, url := e.api, e.store, e.d, e.url
+	_, err := store.PutContact(bg, &herald.Contact{ID: "c1", OrgID: "acme", FirstName: "Ada", Email: "ada@example.com"})
 	require.NoError(t, err)
 
 	res, err := d.Send(bg, &herald.Message{OrgID: "acme", ContactID: "c1", Channel: herald.ChannelEmail,
@@ -108,20 +123,12 @@ func TestEndToEnd(t *testing.T) {
 
 // TestEndToEndBounce: a hard bounce fails the message with the SMTP code.
 func TestEndToEndBounce(t *testing.T) {
-	api := newFakeAPI(t)
-	store := memstore.New()
-	v, err := sendgrid.New(api.options())
-	require.NoError(t, err)
-	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{v}})
-	require.NoError(t, err)
-	hooks := httptest.NewServer(d.Webhooks())
-	t.Cleanup(hooks.Close)
-	_, err = store.PutOrganization(bg, &herald.Organization{ID: "acme"})
-	require.NoError(t, err)
+	e := newE2E(t)
+	api, store, d, url := e.api, e.store, e.d, e.url
 	res, err := d.Send(bg, &herald.Message{OrgID: "acme", Channel: herald.ChannelEmail,
 		To: "nobody@example.com", Subject: "Hi", Body: "Hi"})
 	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, api.post(t, hooks.URL+"/acme/sendgrid/events",
+	require.Equal(t, http.StatusOK, api.post(t, url,
 		ev("bounce", res.Message.VendorMessageID, "nobody@example.com", "type", "bounce", "status", "5.1.1")))
 	m, err := store.GetMessage(bg, "acme", res.Message.ID)
 	require.NoError(t, err)
@@ -133,17 +140,8 @@ func TestEndToEndBounce(t *testing.T) {
 // Webhooks() opt their address out of email, as does an unsubscribe for
 // mail herald has no record of (sent from elsewhere with the same account).
 func TestEndToEndOptOutEvents(t *testing.T) {
-	api := newFakeAPI(t)
-	store := memstore.New()
-	v, err := sendgrid.New(api.options())
-	require.NoError(t, err)
-	d, err := dispatch.New(dispatch.Config{Store: store, Vendors: []herald.Vendor{v}})
-	require.NoError(t, err)
-	hooks := httptest.NewServer(d.Webhooks())
-	t.Cleanup(hooks.Close)
-	url := hooks.URL + "/acme/sendgrid/events"
-	_, err = store.PutOrganization(bg, &herald.Organization{ID: "acme"})
-	require.NoError(t, err)
+	e := newE2E(t)
+	api, store, d, url := e.api, e.store, e.d, e.url
 
 	send := func(to string) string {
 		res, err := d.Send(bg, &herald.Message{OrgID: "acme", Channel: herald.ChannelEmail, To: to, Subject: "Hi", Body: "Hi"})
