@@ -118,41 +118,37 @@ func testState(t *testing.T, newStore newStoreFunc) {
 	})
 }
 
+// markSeen marks (org, vendor, id) seen at f.base and reports whether it
+// was new.
+func (f *fixture) markSeen(org, vendor, id string) bool {
+	f.t.Helper()
+	ok, err := f.s.MarkEventSeen(f.ctx, org, vendor, id, f.base)
+	require.NoError(f.t, err, "MarkEventSeen")
+	return ok
+}
+
 func testWebhooks(t *testing.T, newStore newStoreFunc) {
 	t.Run("MarkEventSeen", func(t *testing.T) {
 		f := setup(t, newStore)
 		ev := uid("ev")
-		mark := func(org, vendor, id string) bool {
-			t.Helper()
-			ok, err := f.s.MarkEventSeen(f.ctx, org, vendor, id, f.base)
-			require.NoError(t, err)
-			return ok
-		}
-		assert.True(t, mark(f.org, "alpha", ev), "new")
-		assert.False(t, mark(f.org, "alpha", ev), "seen")
-		assert.True(t, mark(f.org, "beta", ev), "another vendor")
-		assert.True(t, mark(f.org2, "alpha", ev), "another organization")
-		assert.True(t, mark(f.org, "alpha", uid("ev")), "another event")
+		assert.True(t, f.markSeen(f.org, "alpha", ev), "new")
+		assert.False(t, f.markSeen(f.org, "alpha", ev), "seen")
+		assert.True(t, f.markSeen(f.org, "beta", ev), "another vendor")
+		assert.True(t, f.markSeen(f.org2, "alpha", ev), "another organization")
+		assert.True(t, f.markSeen(f.org, "alpha", uid("ev")), "another event")
 	})
 
 	t.Run("ForgetEvent", func(t *testing.T) {
 		f := setup(t, newStore)
 		ev, other := uid("ev"), uid("ev")
-		for _, id := range []string{ev, other} {
-			ok, err := f.s.MarkEventSeen(f.ctx, f.org, "alpha", id, f.base)
-			require.NoError(t, err)
-			require.True(t, ok)
-		}
+		require.True(t, f.markSeen(f.org, "alpha", ev))
+		require.True(t, f.markSeen(f.org, "alpha", other))
 		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org, "alpha", ev))
 		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org, "alpha", ev), "forgetting twice")
 		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org2, "alpha", other), "another organization's: nothing")
 		require.NoError(t, f.s.ForgetEvent(f.ctx, f.org, "beta", other), "another vendor's: nothing")
-		ok, err := f.s.MarkEventSeen(f.ctx, f.org, "alpha", ev, f.base)
-		require.NoError(t, err)
-		assert.True(t, ok, "a forgotten event is new again")
-		ok, err = f.s.MarkEventSeen(f.ctx, f.org, "alpha", other, f.base)
-		require.NoError(t, err)
-		assert.False(t, ok, "only the forgotten event")
+		assert.True(t, f.markSeen(f.org, "alpha", ev), "a forgotten event is new again")
+		assert.False(t, f.markSeen(f.org, "alpha", other), "only the forgotten event")
 	})
 
 	t.Run("MarkEventSeenConcurrent", func(t *testing.T) {
@@ -240,12 +236,8 @@ func testWebhooks(t *testing.T, newStore newStoreFunc) {
 		assert.Equal(t, 2, events, "the two old events, in every organization")
 		assert.Equal(t, 2, reports, "the two old reports, in every organization")
 
-		ok, err := f.s.MarkEventSeen(f.ctx, f.org, "alpha", old, f.base)
-		require.NoError(t, err)
-		assert.True(t, ok, "a forgotten event is new again")
-		ok, err = f.s.MarkEventSeen(f.ctx, f.org, "alpha", recent, f.base)
-		require.NoError(t, err)
-		assert.False(t, ok, "a recent event is still seen")
+		assert.True(t, f.markSeen(f.org, "alpha", old), "a forgotten event is new again")
+		assert.False(t, f.markSeen(f.org, "alpha", recent), "a recent event is still seen")
 		got, err := f.s.TakePendingReports(f.ctx, f.org, "alpha", vmid)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
